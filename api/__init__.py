@@ -1,0 +1,1 @@
+"""FastAPI app: routers per domain (events, catalog, entitlements, invoices)."""

@@ -1,0 +1,50 @@
+"""The one settings object (environment prefix ``FLEXPRICE_``).
+
+The embedded default (SQLite catalog, SQLite outbox, DuckDB warehouse, local PDF directory) needs
+no configuration at all; production points the same program at PostgreSQL, Kafka, ClickHouse and S3.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLEXPRICE_", extra="ignore")
+
+    home: Path = Field(default=Path(".flexprice"), description="Data directory of the embedded default.")
+    database_url: str | None = Field(
+        default=None, description="Catalog database; default sqlite:///<home>/catalog.db."
+    )
+    warehouse_url: str | None = Field(
+        default=None,
+        description="duckdb:///path, clickhouse://host:8123/db or chdb:///path; default duckdb:///<home>/warehouse.duckdb.",
+    )
+    event_bus: str = Field(default="outbox", description="'outbox' (embedded) or 'kafka'.")
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    object_store: str | None = Field(
+        default=None, description="file:///path or s3://bucket/prefix; default file://<home>/pdfs."
+    )
+    s3_endpoint_url: str | None = None
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home.resolve() / 'catalog.db'}"
+
+    @property
+    def resolved_warehouse_url(self) -> str:
+        return self.warehouse_url or f"duckdb:///{self.home.resolve() / 'warehouse.duckdb'}"
+
+    @property
+    def resolved_object_store(self) -> str:
+        return self.object_store or (self.home.resolve() / "pdfs").as_uri()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once from the environment (tests build their own ``Settings`` instead)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Dagster sensors: new tenants, period ends, late events."""
