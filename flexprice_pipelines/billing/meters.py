@@ -1,0 +1,560 @@
+"""Meters and the reference meter aggregation (BILLING_SEMANTICS.md §1–§2).
+
+This module is the executable definition of usage: the DuckDB and ClickHouse queries are tested
+against it on random events, so every edge is pinned down here.
+
+Events are plain mappings (``event_id``, ``event_name``, ``external_customer_id``, ``customer_id?``,
+``timestamp``, ``source?``, ``properties``, ``ingested_at``); timestamps are aware datetimes.
+
+Arithmetic runs in a 60-digit decimal context (``ARITHMETIC``): sums and products of realistic
+quantities are exact; the quotients of AVG and WEIGHTED_SUM are rounded half-even to 60 significant
+digits, so an SQL engine matches them to its own decimal precision, not digit for digit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
+from enum import StrEnum
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+
+from flexprice_pipelines.billing.errors import InvalidMeter, InvalidPeriod
+
+Event = Mapping[str, object]
+"""One usage event as received (see the module docstring for its keys)."""
+
+ARITHMETIC = Context(prec=60, rounding=ROUND_HALF_EVEN)
+
+
+class AggregationType(StrEnum):
+    """How a meter folds the values of a window's events into one quantity (Flexprice names)."""
+
+    COUNT = "COUNT"
+    SUM = "SUM"
+    AVG = "AVG"
+    COUNT_UNIQUE = "COUNT_UNIQUE"
+    LATEST = "LATEST"
+    SUM_WITH_MULTIPLIER = "SUM_WITH_MULTIPLIER"
+    MAX = "MAX"
+    MIN = "MIN"  # ours; Flexprice has no MIN
+    WEIGHTED_SUM = "WEIGHTED_SUM"
+
+
+class BucketSize(StrEnum):
+    """Flexprice's window sizes (``types.WindowSize``), used as a meter's ``bucket_size``."""
+
+    MINUTE = "MINUTE"
+    FIFTEEN_MIN = "15MIN"
+    THIRTY_MIN = "30MIN"
+    HOUR = "HOUR"
+    THREE_HOUR = "3HOUR"
+    SIX_HOUR = "6HOUR"
+    TWELVE_HOUR = "12HOUR"
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+
+
+class ResetUsage(StrEnum):
+    """Whether usage restarts every billing period (API calls) or accumulates forever (storage)."""
+
+    BILLING_PERIOD = "BILLING_PERIOD"
+    NEVER = "NEVER"
+
+
+BUCKETABLE = frozenset({AggregationType.SUM, AggregationType.MAX})
+
+
+class Aggregation(BaseModel):
+    """``{type, field?, multiplier?, bucket_size?}``; its rules are checked by ``Meter``.
+
+    ``field`` is trimmed (an identifier, like Flexprice's ``Normalize``). A ``multiplier`` on any
+    type but SUM_WITH_MULTIPLIER is ignored, as in Flexprice. Unknown keys (Flexprice's CEL
+    ``expression`` and ``group_by``) are refused rather than silently ignored.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: AggregationType
+    field: str | None = None
+    multiplier: Decimal | None = None
+    bucket_size: BucketSize | None = None
+
+    @field_validator("field", mode="before")
+    @classmethod
+    def _trim_field(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+    @field_validator("bucket_size", mode="before")
+    @classmethod
+    def _empty_bucket_is_none(cls, value: object) -> object:
+        # Flexprice writes "no bucket" as the empty string.
+        return None if value == "" else value
+
+    @field_validator("multiplier", mode="wrap")
+    @classmethod
+    def _no_float_multiplier(
+        cls, value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> object:
+        # JSON numbers are parsed losslessly; a Python float has already lost digits.
+        if info.mode == "python" and isinstance(value, float):
+            raise TypeError(f"multiplier must be a Decimal, int or str, not float ({value!r})")
+        return handler(value)
+
+
+class MeterFilter(BaseModel):
+    """``{key, values}``: the event property ``key`` must have one of ``values`` (string form).
+
+    ``key`` is trimmed; ``values`` are kept exactly as given (they are tenant data).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    values: tuple[str, ...]
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _trim_key(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+
+class Meter(BaseModel):
+    """A Flexprice meter: which events count (name + filters) and how they aggregate.
+
+    Invalid definitions raise ``InvalidMeter`` whose ``field`` is the dotted path of the offending
+    field (``event_name``, ``aggregation.field``, ``filters.1.values``…), both for shape errors
+    (wrong type, unknown enum) and for the rules of §2:
+
+    - ``event_name`` is trimmed and must not be empty;
+    - ``aggregation.field`` is required for every type except COUNT;
+    - ``aggregation.multiplier`` is required and > 0 for SUM_WITH_MULTIPLIER;
+    - ``aggregation.bucket_size`` is allowed only with SUM and MAX;
+    - every filter needs a non-empty ``key`` and at least one value.
+
+    Other keys of Flexprice's meter JSON (``tenant_id``, ``status``, ``created_at``…) are ignored.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str | None = None
+    name: str | None = None
+    event_name: str
+    aggregation: Aggregation
+    filters: tuple[MeterFilter, ...] = ()
+    reset_usage: ResetUsage = ResetUsage.BILLING_PERIOD
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _as_invalid_meter(cls, data: object, handler: Callable[[object], Meter]) -> Meter:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            path = ".".join(str(part) for part in first["loc"]) or None
+            raise InvalidMeter(first["msg"], field=path) from exc
+
+    @field_validator("event_name", mode="before")
+    @classmethod
+    def _trim_event_name(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _null_filters_are_empty(cls, value: object) -> object:
+        return () if value is None else value
+
+    @model_validator(mode="after")
+    def _check_rules(self) -> Meter:
+        if not self.event_name:
+            raise InvalidMeter("event_name must not be empty", field="event_name")
+        agg = self.aggregation
+        if agg.type is not AggregationType.COUNT and agg.field is None:
+            raise InvalidMeter(f"field is required for {agg.type}", field="aggregation.field")
+        if agg.type is AggregationType.SUM_WITH_MULTIPLIER:
+            if agg.multiplier is None:
+                raise InvalidMeter(
+                    "multiplier is required for SUM_WITH_MULTIPLIER", field="aggregation.multiplier"
+                )
+            if not agg.multiplier.is_finite() or agg.multiplier <= 0:
+                raise InvalidMeter("multiplier must be greater than 0", field="aggregation.multiplier")
+        if agg.bucket_size is not None and agg.type not in BUCKETABLE:
+            raise InvalidMeter(
+                f"bucket_size can only be used with SUM or MAX, not {agg.type}",
+                field="aggregation.bucket_size",
+            )
+        for index, meter_filter in enumerate(self.filters):
+            if not meter_filter.key:
+                raise InvalidMeter("filter key must not be empty", field=f"filters.{index}.key")
+            if not meter_filter.values:
+                raise InvalidMeter("filter needs at least one value", field=f"filters.{index}.values")
+        return self
+
+
+# --- per-event semantics -------------------------------------------------------------------------
+
+# ASCII digits only: Python's \d and Decimal() also accept other scripts' digits and "1_000".
+_NUMERIC = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def property_string(value: object) -> str | None:
+    """The one canonical string form of a property value, used by filters and COUNT_UNIQUE.
+
+    - ``str`` → itself, unchanged (no trimming, case kept);
+    - ``bool`` → ``"true"`` / ``"false"`` (the JSON literal);
+    - ``int`` → decimal digits (``200`` → ``"200"``);
+    - ``Decimal`` → plain notation, exponent expanded, the literal's digits kept:
+      ``Decimal("1.50")`` → ``"1.50"``, ``Decimal("1E+3")`` → ``"1000"``, ``Decimal("2.5E-3")`` →
+      ``"0.0025"``; parse event JSON with ``parse_float=Decimal`` so a number's form is its JSON text;
+    - ``float`` → its shortest round-trip decimal (Python ``repr``) in plain notation:
+      ``1.5`` → ``"1.5"``, ``1.0`` → ``"1.0"``, ``1e16`` → ``"10000000000000000"``; a JSON ``1.50``
+      read as a float therefore reads ``"1.5"``, which is why Decimal parsing is preferred;
+    - ``None``, NaN / ±Infinity, objects and arrays → ``None`` (no string form: never matches a
+      filter, never counted as a unique value).
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.is_finite() else None
+    return None
+
+
+def _parse_number(value: object) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, str) and _NUMERIC.fullmatch(value):
+        return Decimal(value)
+    return None
+
+
+def _properties(event: Event) -> Mapping[str, object]:
+    properties = event.get("properties")
+    return properties if isinstance(properties, Mapping) else {}
+
+
+def event_value(meter: Meter, event: Event) -> Decimal | None:
+    """The event's value for ``meter``: ``properties[aggregation.field]`` as a ``Decimal``, or None.
+
+    Numbers (int, Decimal, float via its ``repr``) and numeric strings count. A numeric string
+    matches ``[+-]?(digits[.digits] | .digits)([eE][+-]?digits)?`` exactly, ASCII digits, no
+    surrounding whitespace (``"12"``, ``"-1.5"``, ``"2e3"``, ``".5"``). Everything else is "no value"
+    (None, never zero): a missing property, null, booleans, other strings, NaN / ±Infinity, objects,
+    arrays, and every event of a meter without a field (COUNT).
+    """
+    field = meter.aggregation.field
+    if field is None:
+        return None
+    properties = _properties(event)
+    return _parse_number(properties[field]) if field in properties else None
+
+
+def event_matches(meter: Meter, event: Event) -> bool:
+    """Whether ``event`` belongs to ``meter`` (time window aside).
+
+    The event's ``event_name``, trimmed, must equal the meter's (case-sensitive), and every filter
+    must match (AND across filters, OR across one filter's values). A filter matches when the
+    property exists and ``property_string`` of its value equals one of the filter's values exactly:
+    ``200`` matches ``"200"``, ``true`` matches ``"true"``; a missing or null property never does.
+    """
+    name = event.get("event_name")
+    if not isinstance(name, str) or name.strip() != meter.event_name:
+        return False
+    properties = _properties(event)
+    for meter_filter in meter.filters:
+        if meter_filter.key not in properties:
+            return False
+        if property_string(properties[meter_filter.key]) not in meter_filter.values:
+            return False
+    return True
+
+
+# --- identity and time ---------------------------------------------------------------------------
+
+
+def _aware(value: object, what: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(f"{what} must be a datetime, not {type(value).__name__}")
+    if value.utcoffset() is None:
+        raise TypeError(f"{what} must be timezone-aware, got naive {value.isoformat()}")
+    return value
+
+
+def _event_id(event: Event) -> str:
+    event_id = event.get("event_id")
+    if not isinstance(event_id, str) or not event_id:
+        raise ValueError(f"event_id must be a non-empty string, got {event_id!r}")
+    return event_id
+
+
+def _timestamp(event: Event) -> datetime:
+    return _aware(event.get("timestamp"), "event timestamp")
+
+
+def _ingested_at(event: Event) -> datetime:
+    return _aware(event.get("ingested_at"), "event ingested_at")
+
+
+def _canonical_json(event: Event) -> str:
+    def encode(value: object) -> str:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return str(value)
+
+    return json.dumps(event, sort_keys=True, separators=(",", ":"), default=encode)
+
+
+def _version_key(event: Event) -> tuple[datetime, datetime, str]:
+    return (_ingested_at(event), _timestamp(event), _canonical_json(event))
+
+
+def deduplicate(events: Iterable[Event]) -> list[Event]:
+    """One event per ``event_id``: the version with the latest ``ingested_at`` wins.
+
+    Like a ReplacingMergeTree keyed on the id and versioned by ingestion time, the winner replaces
+    the earlier versions entirely — its timestamp, name and properties — so an id re-sent with a
+    new timestamp moves. Ties on ``ingested_at`` go to the later ``timestamp``, then to the greater
+    canonical JSON text of the whole event (sorted keys, compact separators, datetimes in ISO form,
+    Decimals as ``str``), so the result never depends on input order. Winners are returned in the
+    order their ids first appear.
+    """
+    winners: dict[str, Event] = {}
+    for event in events:
+        event_id = _event_id(event)
+        current = winners.get(event_id)
+        if current is None or _version_key(event) > _version_key(current):
+            winners[event_id] = event
+    return list(winners.values())
+
+
+def _check_window(start: datetime, end: datetime) -> None:
+    _aware(start, "start")
+    _aware(end, "end")
+    if start > end:
+        raise InvalidPeriod(f"window start {start.isoformat()} is after end {end.isoformat()}", field="start")
+
+
+def _window_events(meter: Meter, events: Iterable[Event], start: datetime, end: datetime) -> list[Event]:
+    # De-duplicate first: a re-sent id whose latest version left the window or changed its name
+    # must no longer count at its old place.
+    return [
+        event
+        for event in deduplicate(events)
+        if event_matches(meter, event) and start <= _timestamp(event) < end
+    ]
+
+
+# --- aggregation ---------------------------------------------------------------------------------
+
+
+def _microseconds(delta: timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _latest_key(event: Event) -> tuple[datetime, datetime, str]:
+    return (_timestamp(event), _ingested_at(event), _event_id(event))
+
+
+def _fold(meter: Meter, events: Sequence[Event], start: datetime, end: datetime) -> Decimal | None:
+    """The §2 aggregation of already selected, de-duplicated events over ``[start, end)``."""
+    kind = meter.aggregation.type
+    if kind is AggregationType.COUNT:
+        return Decimal(len({_event_id(event) for event in events}))
+    if kind is AggregationType.COUNT_UNIQUE:
+        field = meter.aggregation.field
+        assert field is not None  # guaranteed by Meter validation
+        forms = {property_string(_properties(event).get(field)) for event in events}
+        forms.discard(None)
+        return Decimal(len(forms))
+    valued = [(event, value) for event in events if (value := event_value(meter, event)) is not None]
+    if not valued:
+        return None
+    values = [value for _, value in valued]
+    with localcontext(ARITHMETIC):
+        if kind is AggregationType.SUM:
+            return sum(values, Decimal(0))
+        if kind is AggregationType.SUM_WITH_MULTIPLIER:
+            multiplier = meter.aggregation.multiplier
+            assert multiplier is not None  # guaranteed by Meter validation
+            return sum(values, Decimal(0)) * multiplier
+        if kind is AggregationType.AVG:
+            return sum(values, Decimal(0)) / len(values)
+        if kind is AggregationType.MAX:
+            return max(values)
+        if kind is AggregationType.MIN:
+            return min(values)
+        if kind is AggregationType.LATEST:
+            return max(valued, key=lambda pair: _latest_key(pair[0]))[1]
+        if kind is AggregationType.WEIGHTED_SUM:
+            # One division at the end keeps the result independent of event order.
+            weighted = sum(
+                (value * _microseconds(end - _timestamp(event)) for event, value in valued), Decimal(0)
+            )
+            return weighted / _microseconds(end - start)
+    raise AssertionError(f"unhandled aggregation type {kind}")  # pragma: no cover
+
+
+def aggregate(meter: Meter, events: Iterable[Event], start: datetime, end: datetime) -> Decimal | None:
+    """The meter's usage over the half-open window ``[start, end)`` (BILLING_SEMANTICS.md §2).
+
+    ``events`` are de-duplicated first (``deduplicate``; pass every version of every id you have),
+    then kept when ``event_matches`` and ``start <= timestamp < end``. Then:
+
+    - COUNT: number of distinct event ids; COUNT_UNIQUE: number of distinct non-null
+      ``property_string`` forms of ``properties[field]``. Both give 0 for an empty window.
+    - Every other type gives None ("no usage") when no kept event has a value (``event_value``):
+      SUM = Σ values; SUM_WITH_MULTIPLIER = SUM × multiplier; AVG = Σ values / number of values;
+      MIN / MAX of the values; LATEST = the value of the event with the greatest timestamp, ties to
+      the later ``ingested_at``, then to the greater ``event_id``; WEIGHTED_SUM =
+      Σ value × (end − timestamp) / (end − start), durations exact to the microsecond (Flexprice
+      truncates to whole seconds with ``dateDiff('second')``).
+    - A bucketed meter (``bucket_size`` set) gives the sum of its bucket results
+      (``aggregate_buckets``), Flexprice's "total": for SUM that equals the plain sum; for MAX it is
+      Σ per-bucket maxima. Pricing must still price each bucket separately.
+
+    Naive datetimes raise ``TypeError``; ``start > end`` raises ``InvalidPeriod``; an empty window
+    (``start == end``) holds no event.
+    """
+    _check_window(start, end)
+    if meter.aggregation.bucket_size is not None:
+        buckets = aggregate_buckets(meter, events, start, end)
+        if not buckets:
+            return None
+        with localcontext(ARITHMETIC):
+            return sum((value for _, value in buckets), Decimal(0))
+    return _fold(meter, _window_events(meter, events, start, end), start, end)
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    return moment.replace(year=index // 12, month=index % 12 + 1)
+
+
+_FIXED_BUCKETS = {
+    BucketSize.MINUTE: timedelta(minutes=1),
+    BucketSize.FIFTEEN_MIN: timedelta(minutes=15),
+    BucketSize.THIRTY_MIN: timedelta(minutes=30),
+    BucketSize.HOUR: timedelta(hours=1),
+    BucketSize.THREE_HOUR: timedelta(hours=3),
+    BucketSize.SIX_HOUR: timedelta(hours=6),
+    BucketSize.TWELVE_HOUR: timedelta(hours=12),
+    BucketSize.DAY: timedelta(days=1),
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def bucket_start(bucket_size: BucketSize, moment: datetime) -> datetime:
+    """Start (UTC) of the ``bucket_size`` bucket holding ``moment``, as ClickHouse aligns it in UTC.
+
+    MINUTE … DAY are multiples of their length since the Unix epoch (``toStartOfMinute``,
+    ``toStartOfInterval(ts, INTERVAL 15 MINUTE)``, ``toStartOfHour``, ``toStartOfDay``; every one
+    divides a day, so 3HOUR buckets start at 00, 03, 06 … UTC). WEEK starts on **Sunday** 00:00 UTC
+    (``toStartOfWeek(ts, 0)``, what Flexprice's billing queries use; DuckDB's ``date_trunc('week')``
+    starts on Monday). MONTH starts on the 1st at 00:00 UTC (``toStartOfMonth``).
+    """
+    utc = _aware(moment, "moment").astimezone(UTC)
+    if bucket_size in _FIXED_BUCKETS:
+        length = _microseconds(_FIXED_BUCKETS[bucket_size])
+        since_epoch = _microseconds(utc - _EPOCH)
+        return _EPOCH + timedelta(microseconds=since_epoch - since_epoch % length)
+    midnight = utc.replace(hour=0, minute=0, second=0, microsecond=0)
+    if bucket_size is BucketSize.WEEK:
+        days_since_sunday = (midnight.weekday() + 1) % 7
+        return midnight - timedelta(days=days_since_sunday)
+    if bucket_size is BucketSize.MONTH:
+        return midnight.replace(day=1)
+    raise AssertionError(f"unhandled bucket size {bucket_size}")  # pragma: no cover
+
+
+def bucket_end(bucket_size: BucketSize, start_of_bucket: datetime) -> datetime:
+    """End (exclusive, UTC) of the bucket that starts at ``start_of_bucket``."""
+    if bucket_size is BucketSize.MONTH:
+        return _add_months(start_of_bucket, 1)
+    if bucket_size is BucketSize.WEEK:
+        return start_of_bucket + timedelta(weeks=1)
+    return start_of_bucket + _FIXED_BUCKETS[bucket_size]
+
+
+def aggregate_buckets(
+    meter: Meter, events: Iterable[Event], start: datetime, end: datetime
+) -> list[tuple[datetime, Decimal]]:
+    """Per-bucket results of a bucketed meter over ``[start, end)``, oldest first.
+
+    Events are selected exactly as in ``aggregate`` and grouped by ``bucket_start`` (UTC alignment,
+    see there). Each bucket is folded with the meter's aggregation (SUM or MAX) and reported with
+    its start clipped to the window, in UTC: a window starting at 10:30 with HOUR buckets reports
+    its first bucket at 10:30, covering [10:30, 11:00). Only buckets with a value are returned;
+    a bucket whose events all lack a value is "no usage" and is left out, like an empty one.
+    Raises ``InvalidMeter`` (field ``aggregation.bucket_size``) for a meter without buckets.
+    """
+    size = meter.aggregation.bucket_size
+    if size is None:
+        raise InvalidMeter("meter has no bucket_size", field="aggregation.bucket_size")
+    _check_window(start, end)
+    groups: dict[datetime, list[Event]] = {}
+    for event in _window_events(meter, events, start, end):
+        groups.setdefault(bucket_start(size, _timestamp(event)), []).append(event)
+    window_start = start.astimezone(UTC)
+    window_end = end.astimezone(UTC)
+    result: list[tuple[datetime, Decimal]] = []
+    for aligned in sorted(groups):
+        lower = max(aligned, window_start)
+        upper = min(bucket_end(size, aligned), window_end)
+        value = _fold(meter, groups[aligned], lower, upper)
+        if value is not None:
+            result.append((lower, value))
+    return result
+
+
+def billable_quantity(value: Decimal | None) -> Decimal:
+    """The quantity to price: "no usage" (None) is 0 and negative usage is floored at 0."""
+    if value is None or value <= 0:
+        return Decimal(0)
+    return value
+
+
+__all__ = [
+    "ARITHMETIC",
+    "BUCKETABLE",
+    "Aggregation",
+    "AggregationType",
+    "BucketSize",
+    "Event",
+    "Meter",
+    "MeterFilter",
+    "ResetUsage",
+    "aggregate",
+    "aggregate_buckets",
+    "billable_quantity",
+    "bucket_end",
+    "bucket_start",
+    "deduplicate",
+    "event_matches",
+    "event_value",
+    "property_string",
+]
