@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from enum import StrEnum
+from typing import Any, Self
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    ModelWrapValidatorHandler,
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
@@ -160,7 +162,7 @@ class Meter(BaseModel):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _as_invalid_meter(cls, data: object, handler: Callable[[object], Meter]) -> Meter:
+    def _as_invalid_meter(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
         try:
             return handler(data)
         except ValidationError as exc:
