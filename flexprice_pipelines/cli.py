@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from flexprice_pipelines import __version__
+from flexprice_pipelines.catalog.cli import api_keys_app, init, tenants_app
 
 app = typer.Typer(
     name="flexprice",
@@ -24,6 +25,10 @@ def version() -> None:
     """Print the installed version."""
     typer.echo(__version__)
 
+
+app.command("init")(init)
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(api_keys_app, name="api-keys")
 
 if __name__ == "__main__":  # pragma: no cover
     app()
