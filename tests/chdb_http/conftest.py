@@ -1,0 +1,31 @@
+"""One chdb HTTP front for the whole package: chdb opens one data directory per process."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import clickhouse_connect
+import pytest
+from clickhouse_connect.driver.client import Client
+
+from flexprice_pipelines.warehouse.chdb_http import ChdbHttpServer
+
+
+@pytest.fixture(scope="package")
+def chdb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbHttpServer]:
+    with ChdbHttpServer(str(tmp_path_factory.mktemp("chdb_http") / "data")) as server:
+        yield server
+
+
+@pytest.fixture(scope="package")
+def ch_client(chdb_server: ChdbHttpServer) -> Iterator[Client]:
+    client = clickhouse_connect.get_client(host="127.0.0.1", port=chdb_server.port, tz_mode="aware")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def table_name() -> str:
+    """A fresh table name, so tests never see each other's rows."""
+    return f"t_{uuid.uuid4().hex[:12]}"
