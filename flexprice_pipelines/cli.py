@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import typer
 
+from api.cli import api
 from flexprice_pipelines import __version__
 from flexprice_pipelines.catalog.as_code_cli import catalog_app
 from flexprice_pipelines.catalog.cli import api_keys_app, init, tenants_app
@@ -31,6 +32,7 @@ app.command("init")(init)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(api_keys_app, name="api-keys")
 app.add_typer(catalog_app, name="catalog")
+app.command("api")(api)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,0 +1,93 @@
+"""``create_app(settings)``: the FastAPI application (served by ``flexprice api``).
+
+No module-level engine: the lifespan opens the catalog database named by the settings, so tests
+and processes build as many independent apps as they like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.errors import install_error_handlers
+from api.routers import ROUTERS
+from flexprice_pipelines import __version__
+from flexprice_pipelines.catalog import db
+from flexprice_pipelines.settings import Settings
+
+DESCRIPTION = """\
+Flexprice-compatible catalog API: meters, features, plans and prices, customers, subscriptions,
+coupons, taxes, wallets, credit grants and invoices.
+
+* Authenticate with the `x-api-key` header (`flexprice tenants create` prints a key).
+* Money is sent as decimal strings (`"12.50"`) or JSON numbers and always returned as strings.
+* Lists take `limit` / `offset` and answer `{"items": [...], "pagination": {"total", "limit", "offset"}}`.
+* Errors answer `{"error": {"code", "message", "details": [{"field", "message"}]}}`.
+"""
+
+
+class Database:
+    """The catalog engine and session factory of one app, opened by the lifespan."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+        self._factory: sessionmaker[Session] | None = None
+
+    def open(self) -> None:
+        if self._engine is None:
+            self._engine = db.make_engine(self.url)
+            self._factory = db.session_factory(self._engine)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+        self._engine = self._factory = None
+
+    def session(self) -> Session:
+        self.open()
+        assert self._factory is not None
+        return self._factory()
+
+    def ping(self) -> bool:
+        with self.session() as session:
+            return session.execute(text("select 1")).scalar() == 1
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API for the catalog named by ``settings`` (default: read from ``FLEXPRICE_*``)."""
+    settings = settings or Settings()
+    database = Database(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        database.open()
+        try:
+            yield
+        finally:
+            database.close()
+
+    app = FastAPI(
+        title="Flexprice Pipelines API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.database = database
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def openapi_schema() -> dict[str, Any]:
+    """The OpenAPI document, without opening a database."""
+    return create_app(Settings(database_url="sqlite://")).openapi()

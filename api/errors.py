@@ -1,0 +1,132 @@
+"""The one place that turns exceptions into JSON error responses.
+
+Every error body has the same shape::
+
+    {"error": {"code": "validation_error",
+               "message": "2 invalid fields",
+               "details": [{"field": "body.tiers.1.up_to", "message": "must not be negative"}]}}
+
+``field`` is a dotted path: ``body.…`` for the JSON body, ``query.…``, ``path.…`` or ``header.…``
+for parameters. Status codes: 400 malformed JSON, 401 missing or unknown API key, 404 unknown id
+(also another tenant's — never revealed), 409 duplicate or state conflict, 422 invalid input,
+500 only for bugs (logged with a traceback, never for bad input).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from flexprice_pipelines.billing.errors import BillingError
+from flexprice_pipelines.billing.pricing import InvalidPriceDetails
+from flexprice_pipelines.catalog.errors import (
+    CatalogError,
+    Conflict,
+    InsufficientBalance,
+    InvalidArgument,
+    NotFound,
+)
+
+log = logging.getLogger("api")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    422: "validation_error",
+}
+
+
+class Unauthorized(Exception):
+    """No API key, or one that resolves to no tenant."""
+
+
+def error_body(status: int, message: str, details: Iterable[tuple[str | None, str]] = ()) -> dict[str, Any]:
+    """The JSON body of every error response."""
+    return {
+        "error": {
+            "code": _HTTP_CODES.get(status, "internal_error" if status >= 500 else "error"),
+            "message": message,
+            "details": [{"field": field, "message": text} for field, text in details],
+        }
+    }
+
+
+def _respond(status: int, message: str, details: Iterable[tuple[str | None, str]] = ()) -> JSONResponse:
+    headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
+    return JSONResponse(error_body(status, message, details), status_code=status, headers=headers)
+
+
+def _dotted(loc: Iterable[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return _respond(400, "request body is not valid JSON", [("body", "malformed JSON")])
+    details = [(_dotted(err.get("loc", ())), str(err.get("msg", "invalid"))) for err in errors]
+    noun = "field" if len(details) == 1 else "fields"
+    return _respond(422, f"{len(details)} invalid {noun}", details)
+
+
+async def _billing_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BillingError)
+    if isinstance(exc, InvalidPriceDetails):
+        return _respond(422, exc.message, exc.errors)
+    return _respond(422, exc.message, [(exc.field, exc.message)])
+
+
+async def _catalog_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, CatalogError)
+    if isinstance(exc, NotFound):
+        return _respond(404, exc.message, [(exc.field, exc.message)] if exc.field else [])
+    if isinstance(exc, Conflict):
+        return _respond(409, exc.message, [(exc.field, exc.message)])
+    if isinstance(exc, InvalidArgument | InsufficientBalance):
+        return _respond(422, exc.message, [(exc.field, exc.message)])
+    return _respond(422, exc.message, [(exc.field, exc.message)] if exc.field else [])
+
+
+async def _data_error(_: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value (a NUL byte, an out-of-range number): bad input, not a bug.
+    log.info("database refused a value: %s", exc)
+    return _respond(422, "a value cannot be stored (out of range or contains a NUL byte)")
+
+
+async def _unauthorized(_: Request, exc: Exception) -> JSONResponse:
+    return _respond(401, str(exc) or "missing or invalid x-api-key header")
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    response = _respond(exc.status_code, str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _respond(500, "internal error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register every handler on ``app``."""
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(BillingError, _billing_error)
+    app.add_exception_handler(CatalogError, _catalog_error)
+    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(Unauthorized, _unauthorized)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,68 @@
+"""``/v1/coupons``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query, status
+
+from api.crud import PageDep, filters, page_of
+from api.deps import CatalogDep, WriteCatalogDep
+from api.routing import domain_router
+from api.schemas.common import Id, ListResponse
+from api.schemas.coupons import CouponCreate, CouponPublic, CouponUpdate
+from api.services.validation import repath
+from flexprice_pipelines.billing.errors import BillingError
+from flexprice_pipelines.billing.invoicing import Coupon as BillingCoupon
+from flexprice_pipelines.billing.invoicing import CouponCadence, CouponType
+from flexprice_pipelines.catalog.models import Coupon
+
+router = domain_router("/v1/coupons", "coupons")
+IdPath = Annotated[Id, Path(description="Coupon id (coupon_…).")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CouponPublic)
+def create_coupon(body: CouponCreate, catalog: WriteCatalogDep) -> Coupon:
+    """Create a coupon: ``fixed`` needs ``amount_off`` + ``currency``, ``percentage`` a ``percentage_off`` ≤ 100."""
+    values = body.model_dump(exclude={"type"})
+    values["cadence"] = body.cadence.value
+    try:
+        BillingCoupon(id="new", type=body.type, **{k: v for k, v in values.items() if k != "metadata"})
+    except BillingError as exc:
+        raise repath(exc, "body") from None
+    coupon = catalog.repo(Coupon).create(**values, coupon_type=body.type.value)
+    catalog.commit()
+    return coupon
+
+
+@router.get("", response_model=ListResponse[CouponPublic])
+def list_coupons(
+    catalog: CatalogDep,
+    page: PageDep,
+    type: Annotated[CouponType | None, Query()] = None,
+    cadence: Annotated[CouponCadence | None, Query()] = None,
+) -> ListResponse[CouponPublic]:
+    """Coupons, oldest first; filter by ``type`` or ``cadence``."""
+    chosen = filters(coupon_type=type.value if type else None, cadence=cadence.value if cadence else None)
+    return page_of(CouponPublic, catalog.repo(Coupon).list(limit=page.limit, offset=page.offset, **chosen))
+
+
+@router.get("/{id}", response_model=CouponPublic)
+def get_coupon(id: IdPath, catalog: CatalogDep) -> Coupon:
+    """One coupon."""
+    return catalog.repo(Coupon).get(id)
+
+
+@router.put("/{id}", response_model=CouponPublic)
+def update_coupon(id: IdPath, body: CouponUpdate, catalog: WriteCatalogDep) -> Coupon:
+    """Rename a coupon or change its metadata (its discount is fixed once created)."""
+    coupon = catalog.repo(Coupon).update(id, **body.set_fields())
+    catalog.commit()
+    return coupon
+
+
+@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_coupon(id: IdPath, catalog: WriteCatalogDep) -> None:
+    """Soft-delete a coupon."""
+    catalog.repo(Coupon).delete(id)
+    catalog.commit()

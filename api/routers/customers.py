@@ -1,0 +1,70 @@
+"""``/v1/customers``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query, status
+
+from api.crud import PageDep, filters, page_of
+from api.deps import CatalogDep, WriteCatalogDep
+from api.routing import domain_router
+from api.schemas.common import Id, ListResponse, Name, Text
+from api.schemas.customers import CustomerCreate, CustomerPublic, CustomerUpdate
+from flexprice_pipelines.catalog import NotFound
+from flexprice_pipelines.catalog.models import Customer
+
+router = domain_router("/v1/customers", "customers")
+IdPath = Annotated[Id, Path(description="Customer id (cust_…).")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerPublic)
+def create_customer(body: CustomerCreate, catalog: WriteCatalogDep) -> Customer:
+    """Create a customer; a live customer with the same ``external_id`` is a 409."""
+    customer = catalog.repo(Customer).create(**body.model_dump())
+    catalog.commit()
+    return customer
+
+
+@router.get("", response_model=ListResponse[CustomerPublic])
+def list_customers(
+    catalog: CatalogDep,
+    page: PageDep,
+    external_id: Annotated[Text | None, Query()] = None,
+    email: Annotated[Text | None, Query()] = None,
+) -> ListResponse[CustomerPublic]:
+    """Customers, oldest first; filter by ``external_id`` or ``email``."""
+    rows = catalog.repo(Customer).list(
+        limit=page.limit, offset=page.offset, **filters(external_id=external_id, email=email)
+    )
+    return page_of(CustomerPublic, rows)
+
+
+@router.get("/external/{external_id}", response_model=CustomerPublic)
+def get_customer_by_external_id(external_id: Annotated[Name, Path()], catalog: CatalogDep) -> Customer:
+    """The customer with your ``external_id``."""
+    customer = catalog.repo(Customer).find_one(external_id=external_id)
+    if customer is None:
+        raise NotFound("customer", external_id)
+    return customer
+
+
+@router.get("/{id}", response_model=CustomerPublic)
+def get_customer(id: IdPath, catalog: CatalogDep) -> Customer:
+    """One customer."""
+    return catalog.repo(Customer).get(id)
+
+
+@router.put("/{id}", response_model=CustomerPublic)
+def update_customer(id: IdPath, body: CustomerUpdate, catalog: WriteCatalogDep) -> Customer:
+    """Change the fields given; a taken ``external_id`` is a 409."""
+    customer = catalog.repo(Customer).update(id, **body.set_fields())
+    catalog.commit()
+    return customer
+
+
+@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_customer(id: IdPath, catalog: WriteCatalogDep) -> None:
+    """Soft-delete a customer (its ``external_id`` becomes free again)."""
+    catalog.repo(Customer).delete(id)
+    catalog.commit()

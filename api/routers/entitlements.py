@@ -1,0 +1,78 @@
+"""``/v1/entitlements``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Path, Query, status
+
+from api.crud import PageDep, filters, page_of
+from api.deps import CatalogDep, WriteCatalogDep
+from api.routing import domain_router
+from api.schemas.common import Id, ListResponse
+from api.schemas.entitlements import EntitlementCreate, EntitlementPublic, EntitlementUpdate
+from api.services.plans import create_entitlement as attach_entitlement
+from flexprice_pipelines.billing.entitlements import FeatureType
+from flexprice_pipelines.billing.errors import InvalidEntitlement
+from flexprice_pipelines.catalog.models import Entitlement
+
+router = domain_router("/v1/entitlements", "entitlements")
+IdPath = Annotated[Id, Path(description="Entitlement id (ent_…).")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=EntitlementPublic)
+def create_entitlement(body: EntitlementCreate, catalog: WriteCatalogDep) -> Entitlement:
+    """Give a plan (or subscription) a feature; one entitlement per (entity, feature), else 409."""
+    entitlement = attach_entitlement(catalog, body, body.entity_type, body.entity_id, "body")
+    catalog.commit()
+    return entitlement
+
+
+@router.get("", response_model=ListResponse[EntitlementPublic])
+def list_entitlements(
+    catalog: CatalogDep,
+    page: PageDep,
+    entity_type: Annotated[Literal["PLAN", "SUBSCRIPTION"] | None, Query()] = None,
+    entity_id: Annotated[Id | None, Query()] = None,
+    feature_id: Annotated[Id | None, Query()] = None,
+    feature_type: Annotated[FeatureType | None, Query()] = None,
+) -> ListResponse[EntitlementPublic]:
+    """Entitlements, oldest first, filtered by owner or feature."""
+    chosen = filters(
+        entity_type=entity_type,
+        entity_id=entity_id,
+        feature_id=feature_id,
+        feature_type=feature_type.value if feature_type else None,
+    )
+    return page_of(
+        EntitlementPublic, catalog.repo(Entitlement).list(limit=page.limit, offset=page.offset, **chosen)
+    )
+
+
+@router.get("/{id}", response_model=EntitlementPublic)
+def get_entitlement(id: IdPath, catalog: CatalogDep) -> Entitlement:
+    """One entitlement."""
+    return catalog.repo(Entitlement).get(id)
+
+
+@router.put("/{id}", response_model=EntitlementPublic)
+def update_entitlement(id: IdPath, body: EntitlementUpdate, catalog: WriteCatalogDep) -> Entitlement:
+    """Change limits or values; a usage limit on a non-metered feature is a 422."""
+    entitlements = catalog.repo(Entitlement)
+    entitlement = entitlements.get(id)
+    changes = body.set_fields()
+    if changes.get("usage_limit") is not None and entitlement.feature_type != FeatureType.METERED.value:
+        raise InvalidEntitlement("only metered features have a usage limit", field="body.usage_limit")
+    for flag in ("is_enabled", "is_soft_limit"):
+        if flag in changes and changes[flag] is None:
+            raise InvalidEntitlement("must be true or false", field=f"body.{flag}")
+    entitlement = entitlements.update(entitlement, **changes)
+    catalog.commit()
+    return entitlement
+
+
+@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_entitlement(id: IdPath, catalog: WriteCatalogDep) -> None:
+    """Soft-delete an entitlement."""
+    catalog.repo(Entitlement).delete(id)
+    catalog.commit()

@@ -1,0 +1,69 @@
+"""``/v1/features``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query, status
+
+from api.crud import PageDep, filters, page_of
+from api.deps import CatalogDep, WriteCatalogDep
+from api.routing import domain_router
+from api.schemas.common import Id, ListResponse, Text
+from api.schemas.features import FeatureCreate, FeaturePublic, FeatureUpdate
+from flexprice_pipelines.billing.entitlements import FeatureType
+from flexprice_pipelines.billing.errors import InvalidEntitlement
+from flexprice_pipelines.catalog import NotFound
+from flexprice_pipelines.catalog.models import Feature
+
+router = domain_router("/v1/features", "features")
+IdPath = Annotated[Id, Path(description="Feature id (feat_…).")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=FeaturePublic)
+def create_feature(body: FeatureCreate, catalog: WriteCatalogDep) -> Feature:
+    """Create a feature; ``metered`` features need a ``meter_id``, others must not have one."""
+    if body.type is FeatureType.METERED and body.meter_id is None:
+        raise InvalidEntitlement("is required for metered features", field="body.meter_id")
+    if body.type is not FeatureType.METERED and body.meter_id is not None:
+        raise InvalidEntitlement("only metered features have a meter", field="body.meter_id")
+    try:
+        feature = catalog.repo(Feature).create(**body.model_dump(mode="json"))
+    except NotFound as exc:
+        raise NotFound("meter", str(body.meter_id), field="body.meter_id") from exc
+    catalog.commit()
+    return feature
+
+
+@router.get("", response_model=ListResponse[FeaturePublic])
+def list_features(
+    catalog: CatalogDep,
+    page: PageDep,
+    lookup_key: Annotated[Text | None, Query()] = None,
+    type: Annotated[FeatureType | None, Query()] = None,
+    meter_id: Annotated[Id | None, Query()] = None,
+) -> ListResponse[FeaturePublic]:
+    """Features, oldest first; filter by ``lookup_key``, ``type`` or ``meter_id``."""
+    chosen = filters(lookup_key=lookup_key, type=type.value if type else None, meter_id=meter_id)
+    return page_of(FeaturePublic, catalog.repo(Feature).list(limit=page.limit, offset=page.offset, **chosen))
+
+
+@router.get("/{id}", response_model=FeaturePublic)
+def get_feature(id: IdPath, catalog: CatalogDep) -> Feature:
+    """One feature."""
+    return catalog.repo(Feature).get(id)
+
+
+@router.put("/{id}", response_model=FeaturePublic)
+def update_feature(id: IdPath, body: FeatureUpdate, catalog: WriteCatalogDep) -> Feature:
+    """Change the fields given (type and meter are fixed); a taken ``lookup_key`` is a 409."""
+    feature = catalog.repo(Feature).update(id, **body.set_fields())
+    catalog.commit()
+    return feature
+
+
+@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_feature(id: IdPath, catalog: WriteCatalogDep) -> None:
+    """Soft-delete a feature."""
+    catalog.repo(Feature).delete(id)
+    catalog.commit()

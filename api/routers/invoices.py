@@ -1,0 +1,79 @@
+"""``/v1/invoices``: read and void invoices (the pipeline creates them)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Path, Query
+
+from api.crud import PageDep, filters
+from api.deps import CatalogDep, NowDep, WriteCatalogDep
+from api.routing import domain_router
+from api.schemas.common import Currency, Id, ListResponse, Pagination
+from api.schemas.invoices import InvoiceLinePublic, InvoicePublic, VoidRequest
+from flexprice_pipelines.catalog import CatalogSession, Conflict
+from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem
+
+router = domain_router("/v1/invoices", "invoices")
+IdPath = Annotated[Id, Path(description="Invoice id (inv_…).")]
+InvoiceStatus = Literal["DRAFT", "FINALIZED", "VOIDED", "SKIPPED"]
+PaymentStatus = Literal["PENDING", "SUCCEEDED", "FAILED", "OVERPAID", "REFUNDED"]
+
+
+def _public(catalog: CatalogSession, invoices: list[Invoice]) -> list[InvoicePublic]:
+    lines: dict[str, list[InvoiceLinePublic]] = {inv.id: [] for inv in invoices}
+    if invoices:
+        rows = catalog.repo(InvoiceLineItem).list(invoice_id=list(lines), limit=1000).items
+        for row in rows:
+            lines[row.invoice_id].append(InvoiceLinePublic.model_validate(row))
+    return [
+        InvoicePublic.model_validate(inv).model_copy(update={"line_items": lines[inv.id]}) for inv in invoices
+    ]
+
+
+@router.get("", response_model=ListResponse[InvoicePublic])
+def list_invoices(
+    catalog: CatalogDep,
+    page: PageDep,
+    customer_id: Annotated[Id | None, Query()] = None,
+    subscription_id: Annotated[Id | None, Query()] = None,
+    invoice_status: Annotated[InvoiceStatus | None, Query()] = None,
+    payment_status: Annotated[PaymentStatus | None, Query()] = None,
+    currency: Annotated[Currency | None, Query()] = None,
+) -> ListResponse[InvoicePublic]:
+    """Invoices with their lines, newest first."""
+    chosen = filters(
+        customer_id=customer_id,
+        subscription_id=subscription_id,
+        invoice_status=invoice_status,
+        payment_status=payment_status,
+        currency=currency,
+    )
+    rows = catalog.repo(Invoice).list(limit=page.limit, offset=page.offset, newest_first=True, **chosen)
+    return ListResponse[InvoicePublic](
+        items=_public(catalog, rows.items),
+        pagination=Pagination(total=rows.total, limit=rows.limit, offset=rows.offset),
+    )
+
+
+@router.get("/{id}", response_model=InvoicePublic)
+def get_invoice(id: IdPath, catalog: CatalogDep) -> InvoicePublic:
+    """One invoice with its lines."""
+    return _public(catalog, [catalog.repo(Invoice).get(id)])[0]
+
+
+@router.post("/{id}/void", response_model=InvoicePublic)
+def void_invoice(id: IdPath, body: VoidRequest, catalog: WriteCatalogDep, now: NowDep) -> InvoicePublic:
+    """Void a draft or finalized invoice (409 when already voided or skipped, or when paid)."""
+    invoices = catalog.repo(Invoice)
+    invoice = invoices.get(id)
+    if invoice.invoice_status not in ("DRAFT", "FINALIZED"):
+        raise Conflict("invoice_status", f"a {invoice.invoice_status} invoice cannot be voided")
+    if invoice.payment_status in ("SUCCEEDED", "OVERPAID"):
+        raise Conflict("payment_status", "a paid invoice cannot be voided; refund it first")
+    metadata = dict(invoice.metadata_ or {})
+    if body.reason:
+        metadata["void_reason"] = body.reason
+    invoice = invoices.update(invoice, invoice_status="VOIDED", voided_at=now, metadata=metadata)
+    catalog.commit()
+    return _public(catalog, [invoice])[0]

@@ -1,0 +1,60 @@
+"""``/v1/plans``: plans with their prices and entitlements."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query, status
+
+from api.crud import PageDep, filters
+from api.deps import CatalogDep, WriteCatalogDep
+from api.routing import domain_router
+from api.schemas.common import Id, ListResponse, Pagination, Text
+from api.schemas.plans import PlanCreate, PlanPublic, PlanUpdate
+from api.services.plans import create_plan as build_plan
+from api.services.plans import plans_public
+from flexprice_pipelines.catalog.models import Plan
+
+router = domain_router("/v1/plans", "plans")
+IdPath = Annotated[Id, Path(description="Plan id (plan_…).")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PlanPublic)
+def create_plan(body: PlanCreate, catalog: WriteCatalogDep) -> PlanPublic:
+    """Create a plan with its prices and entitlements in one transaction; any invalid part rejects all."""
+    plan = build_plan(catalog, body)
+    catalog.commit()
+    return plans_public(catalog, [plan])[0]
+
+
+@router.get("", response_model=ListResponse[PlanPublic])
+def list_plans(
+    catalog: CatalogDep, page: PageDep, lookup_key: Annotated[Text | None, Query()] = None
+) -> ListResponse[PlanPublic]:
+    """Plans with their prices and entitlements, oldest first; filter by ``lookup_key``."""
+    rows = catalog.repo(Plan).list(limit=page.limit, offset=page.offset, **filters(lookup_key=lookup_key))
+    return ListResponse[PlanPublic](
+        items=plans_public(catalog, rows.items),
+        pagination=Pagination(total=rows.total, limit=rows.limit, offset=rows.offset),
+    )
+
+
+@router.get("/{id}", response_model=PlanPublic)
+def get_plan(id: IdPath, catalog: CatalogDep) -> PlanPublic:
+    """One plan with its prices and entitlements."""
+    return plans_public(catalog, [catalog.repo(Plan).get(id)])[0]
+
+
+@router.put("/{id}", response_model=PlanPublic)
+def update_plan(id: IdPath, body: PlanUpdate, catalog: WriteCatalogDep) -> PlanPublic:
+    """Change name, description, lookup key or metadata (prices are managed under ``/v1/prices``)."""
+    plan = catalog.repo(Plan).update(id, **body.set_fields())
+    catalog.commit()
+    return plans_public(catalog, [plan])[0]
+
+
+@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_plan(id: IdPath, catalog: WriteCatalogDep) -> None:
+    """Soft-delete a plan; existing subscriptions keep running."""
+    catalog.repo(Plan).delete(id)
+    catalog.commit()

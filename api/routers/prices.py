@@ -1,0 +1,73 @@
+"""``/v1/prices``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Path, Query, status
+
+from api.crud import PageDep, filters, page_of
+from api.deps import CatalogDep, WriteCatalogDep
+from api.routing import domain_router
+from api.schemas.common import Currency, Id, ListResponse, Text
+from api.schemas.prices import PriceCreate, PricePublic, PriceUpdate
+from api.services.plans import create_price as attach_price
+from flexprice_pipelines.billing.pricing import BillingPeriod, PriceType
+from flexprice_pipelines.catalog.models import Price
+
+router = domain_router("/v1/prices", "prices")
+IdPath = Annotated[Id, Path(description="Price id (price_…).")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PricePublic)
+def create_price(body: PriceCreate, catalog: WriteCatalogDep) -> Price:
+    """Create a price on a plan (or subscription); every §3 rule is checked and named on failure."""
+    price = attach_price(catalog, body, body.entity_type, body.entity_id, "body")
+    catalog.commit()
+    return price
+
+
+@router.get("", response_model=ListResponse[PricePublic])
+def list_prices(
+    catalog: CatalogDep,
+    page: PageDep,
+    entity_type: Annotated[Literal["PLAN", "SUBSCRIPTION"] | None, Query()] = None,
+    entity_id: Annotated[Id | None, Query(description="E.g. a plan id.")] = None,
+    currency: Annotated[Currency | None, Query()] = None,
+    type: Annotated[PriceType | None, Query()] = None,
+    billing_period: Annotated[BillingPeriod | None, Query()] = None,
+    meter_id: Annotated[Id | None, Query()] = None,
+    lookup_key: Annotated[Text | None, Query()] = None,
+) -> ListResponse[PricePublic]:
+    """Prices, oldest first, filtered by owner, currency, type, billing period, meter or lookup key."""
+    chosen = filters(
+        entity_type=entity_type,
+        entity_id=entity_id,
+        currency=currency,
+        type=type.value if type else None,
+        billing_period=billing_period.value if billing_period else None,
+        meter_id=meter_id,
+        lookup_key=lookup_key,
+    )
+    return page_of(PricePublic, catalog.repo(Price).list(limit=page.limit, offset=page.offset, **chosen))
+
+
+@router.get("/{id}", response_model=PricePublic)
+def get_price(id: IdPath, catalog: CatalogDep) -> Price:
+    """One price."""
+    return catalog.repo(Price).get(id)
+
+
+@router.put("/{id}", response_model=PricePublic)
+def update_price(id: IdPath, body: PriceUpdate, catalog: WriteCatalogDep) -> Price:
+    """Change descriptive fields; amounts and tiers are immutable (create a new price instead)."""
+    price = catalog.repo(Price).update(id, **body.set_fields())
+    catalog.commit()
+    return price
+
+
+@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_price(id: IdPath, catalog: WriteCatalogDep) -> None:
+    """Soft-delete a price; running subscriptions keep their line items."""
+    catalog.repo(Price).delete(id)
+    catalog.commit()

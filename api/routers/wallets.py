@@ -1,0 +1,99 @@
+"""``/v1/wallets``: prepaid credit wallets, top-ups, transactions and balances."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Path, Query, status
+
+from api.crud import PageDep, filters, page_of
+from api.deps import CatalogDep, NowDep, WriteCatalogDep
+from api.routing import domain_router
+from api.schemas.common import Currency, Id, ListResponse
+from api.schemas.wallets import (
+    TopUpRequest,
+    WalletBalance,
+    WalletCreate,
+    WalletPublic,
+    WalletTransactionPublic,
+    WalletUpdate,
+)
+from api.services import wallets as service
+from flexprice_pipelines.catalog.models import Wallet, WalletTransaction
+
+router = domain_router("/v1/wallets", "wallets")
+IdPath = Annotated[Id, Path(description="Wallet id (wallet_…).")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=WalletPublic)
+def create_wallet(body: WalletCreate, catalog: WriteCatalogDep, now: NowDep) -> Wallet:
+    """Open a wallet for a customer, optionally loaded with ``initial_credits_to_load``."""
+    wallet = service.create_wallet(catalog, body, now)
+    catalog.commit()
+    return catalog.repo(Wallet).get(wallet.id)
+
+
+@router.get("", response_model=ListResponse[WalletPublic])
+def list_wallets(
+    catalog: CatalogDep,
+    page: PageDep,
+    customer_id: Annotated[Id | None, Query()] = None,
+    currency: Annotated[Currency | None, Query()] = None,
+    wallet_status: Annotated[Literal["active", "frozen", "closed"] | None, Query()] = None,
+) -> ListResponse[WalletPublic]:
+    """Wallets, oldest first, filtered by customer, currency or status."""
+    chosen = filters(customer_id=customer_id, currency=currency, wallet_status=wallet_status)
+    return page_of(WalletPublic, catalog.repo(Wallet).list(limit=page.limit, offset=page.offset, **chosen))
+
+
+@router.get("/{id}", response_model=WalletPublic)
+def get_wallet(id: IdPath, catalog: CatalogDep) -> Wallet:
+    """One wallet."""
+    return catalog.repo(Wallet).get(id)
+
+
+@router.put("/{id}", response_model=WalletPublic)
+def update_wallet(id: IdPath, body: WalletUpdate, catalog: WriteCatalogDep) -> Wallet:
+    """Change name, description or metadata (balances change only through top-ups and invoices)."""
+    wallet = catalog.repo(Wallet).update(id, **body.set_fields())
+    catalog.commit()
+    return wallet
+
+
+@router.post("/{id}/top-up", response_model=WalletPublic)
+def top_up_wallet(id: IdPath, body: TopUpRequest, catalog: WriteCatalogDep, now: NowDep) -> Wallet:
+    """Add credits; a repeated ``idempotency_key`` adds nothing and answers the same wallet."""
+    service.top_up(catalog, id, body, now)
+    catalog.commit()
+    return catalog.repo(Wallet).get(id)
+
+
+@router.get("/{id}/transactions", response_model=ListResponse[WalletTransactionPublic])
+def list_wallet_transactions(
+    id: IdPath,
+    catalog: CatalogDep,
+    page: PageDep,
+    type: Annotated[Literal["credit", "debit"] | None, Query()] = None,
+) -> ListResponse[WalletTransactionPublic]:
+    """The wallet's transactions, newest first."""
+    wallet = catalog.repo(Wallet).get(id)
+    rows = catalog.repo(WalletTransaction).list(
+        limit=page.limit, offset=page.offset, newest_first=True, **filters(wallet_id=wallet.id, type=type)
+    )
+    return page_of(WalletTransactionPublic, rows)
+
+
+@router.get("/{id}/balance", response_model=WalletBalance)
+def get_wallet_balance(id: IdPath, catalog: CatalogDep, now: NowDep) -> WalletBalance:
+    """Balance in credits and in the wallet's currency, and the credits usable right now."""
+    wallet = catalog.repo(Wallet).get(id)
+    credits = catalog.repo(WalletTransaction).list(wallet_id=wallet.id, type="credit", limit=1000).items
+    return WalletBalance(
+        wallet_id=wallet.id,
+        currency=wallet.currency,
+        balance=wallet.balance,
+        credit_balance=wallet.credit_balance,
+        conversion_rate=wallet.conversion_rate,
+        available_credits=service.available_credits(credits, now),
+        balance_updated_at=wallet.updated_at,
+    )

@@ -1,0 +1,200 @@
+"""Field types shared by every domain's schemas.
+
+Input types are bounded the way the catalog columns are (lengths, 32-bit integers, dates a
+billing period can be computed from), so bad input is a 422 and never reaches the database.
+Money is ``Decimal`` in and a decimal string out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+INT32_MAX = 2**31 - 1
+MAX_AMOUNT = Decimal("1e15")
+
+
+def _clean_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("must be valid UTF-8 text") from exc
+    return value
+
+
+def _currency(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _to_decimal(value: object) -> object:
+    # JSON bodies arrive with Decimal numbers (api.routing); a float can only come from elsewhere.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+def _bounded(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be a finite number")
+    if abs(value) >= MAX_AMOUNT:
+        raise ValueError(f"must be less than {MAX_AMOUNT:,f} in absolute value")
+    if value.as_tuple().exponent < -12:  # type: ignore[operator]
+        raise ValueError("has more than 12 decimal places")
+    return value
+
+
+def _reasonable_year(value: datetime) -> datetime:
+    # Period arithmetic must stay inside datetime's range (years 1–9999).
+    if not 1970 <= value.year <= 2200:
+        raise ValueError("year must be between 1970 and 2200")
+    return value
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    return value
+
+
+Text = Annotated[str, StringConstraints(max_length=255), AfterValidator(_clean_text)]
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True), AfterValidator(_clean_text)
+]
+LongText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_clean_text)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_clean_text)]
+Currency = Annotated[
+    str,
+    BeforeValidator(_currency),
+    StringConstraints(pattern=r"^[a-z]{3}$"),
+    Field(description="ISO 4217 code, any case; stored lower-case.", examples=["usd"]),
+]
+TimeZone = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_clean_text),
+    AfterValidator(_time_zone),
+]
+Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
+PositiveCount = Annotated[int, Field(ge=1, le=INT32_MAX)]
+Priority = Annotated[int, Field(ge=-1000, le=1000)]
+When = Annotated[AwareDatetime, AfterValidator(_reasonable_year)]
+Metadata = Annotated[dict[Text, Text], Field(max_length=50, description="Free-form string → string map.")]
+
+_MONEY_SCHEMA = {
+    "anyOf": [{"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}, {"type": "number"}],
+    "examples": ["12.50"],
+}
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_to_decimal),
+    AfterValidator(_bounded),
+    WithJsonSchema(_MONEY_SCHEMA, mode="validation"),
+]
+"""A decimal amount: a decimal string or a JSON number (parsed exactly), at most 12 decimal places."""
+
+
+def _not_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _positive(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+NonNegativeMoney = Annotated[Money, AfterValidator(_not_negative)]
+PositiveMoney = Annotated[Money, AfterValidator(_positive)]
+
+
+def plain(value: Decimal) -> str:
+    """A decimal in plain notation with its scale: ``1E-12`` → ``0.000000000001``, ``1.50`` stays."""
+    return format(value, "f")
+
+
+DecimalOut = Annotated[Decimal, PlainSerializer(plain, return_type=str), WithJsonSchema({"type": "string"})]
+"""Money or a quantity in a response: always a decimal string, scale preserved (``"1.50"``)."""
+
+
+class InputModel(BaseModel):
+    """Request bodies: unknown fields are refused, so a typo is a 422 rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def set_fields(self) -> dict[str, Any]:
+        """The fields to change in a partial update: those sent, except nulls.
+
+        As in Flexprice's update requests, null means "leave unchanged", never "erase".
+        """
+        return {
+            name: getattr(self, name) for name in self.model_fields_set if getattr(self, name) is not None
+        }
+
+
+class PublicModel(BaseModel):
+    """Response bodies, read from catalog rows (``metadata_`` → ``metadata``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Pagination(BaseModel):
+    total: int
+    limit: int
+    offset: int
+
+
+T = TypeVar("T")
+
+
+class ListResponse(BaseModel, Generic[T]):
+    """One page of a list, as Flexprice returns it."""
+
+    items: list[T]
+    pagination: Pagination
+
+
+class Deleted(BaseModel):
+    id: str
+    message: str = "deleted"
+
+
+def metadata_out() -> Any:
+    """The ``metadata`` field of a ``…Public`` schema (the row attribute is ``metadata_``)."""
+    return Field(default_factory=dict, validation_alias=AliasChoices("metadata_", "metadata"))
+
+
+MetadataOut = Annotated[dict[str, Any], BeforeValidator(lambda value: value or {})]
+"""Stored metadata in a response; a null written by another writer reads as ``{}``."""
+
+
+class AuditPublic(PublicModel):
+    """The columns every catalog row has."""
+
+    id: str
+    status: str
+    created_at: datetime
+    updated_at: datetime

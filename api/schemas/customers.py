@@ -1,0 +1,63 @@
+"""Customer bodies (Flexprice ``/customers``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, StringConstraints
+
+from api.schemas.common import AuditPublic, InputModel, Metadata, MetadataOut, Name, Text, metadata_out
+
+Country = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z]{2}$"), Field(description="ISO 3166-1 alpha-2.")
+]
+Short = Annotated[Text, StringConstraints(max_length=100)]
+Postal = Annotated[Text, StringConstraints(max_length=20)]
+
+
+class CustomerFields(InputModel):
+    email: Text | None = None
+    address_line1: Text | None = None
+    address_line2: Text | None = None
+    address_city: Short | None = None
+    address_state: Short | None = None
+    address_postal_code: Postal | None = None
+    address_country: Country | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class CustomerCreate(CustomerFields):
+    external_id: Name = Field(description="Your id for the customer; unique per environment.")
+    name: Name
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "external_id": "acme-1",
+                    "name": "Acme Inc",
+                    "email": "ops@acme.test",
+                    "metadata": {"tier": "gold"},
+                }
+            ]
+        },
+    )
+
+
+class CustomerUpdate(CustomerFields):
+    external_id: Name | None = None
+    name: Name | None = None
+
+
+class CustomerPublic(AuditPublic):
+    external_id: str
+    name: str
+    email: str | None
+    address_line1: str | None
+    address_line2: str | None
+    address_city: str | None
+    address_state: str | None
+    address_postal_code: str | None
+    address_country: str | None
+    metadata: MetadataOut = metadata_out()

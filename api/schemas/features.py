@@ -1,0 +1,58 @@
+"""Feature bodies (Flexprice ``/features``)."""
+
+from __future__ import annotations
+
+from pydantic import ConfigDict, Field
+
+from api.schemas.common import (
+    AuditPublic,
+    Id,
+    InputModel,
+    LongText,
+    Metadata,
+    MetadataOut,
+    Name,
+    Text,
+    metadata_out,
+)
+from flexprice_pipelines.billing.entitlements import FeatureType
+
+
+class FeatureCreate(InputModel):
+    name: Name
+    type: FeatureType
+    lookup_key: Text | None = Field(default=None, description="Unique per environment.")
+    description: LongText | None = None
+    meter_id: Id | None = Field(default=None, description="Required for metered features.")
+    unit_singular: Text | None = None
+    unit_plural: Text | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "API calls", "type": "metered", "lookup_key": "api_calls", "meter_id": "meter_01J…"}
+            ]
+        },
+    )
+
+
+class FeatureUpdate(InputModel):
+    name: Name | None = None
+    lookup_key: Text | None = None
+    description: LongText | None = None
+    unit_singular: Text | None = None
+    unit_plural: Text | None = None
+    metadata: Metadata | None = None
+
+
+class FeaturePublic(AuditPublic):
+    name: str
+    type: str
+    lookup_key: str | None
+    description: str | None
+    meter_id: str | None
+    unit_singular: str | None
+    unit_plural: str | None
+    metadata: MetadataOut = metadata_out()

@@ -1,0 +1,134 @@
+"""Price bodies (Flexprice ``/prices``, BILLING_SEMANTICS §3)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from api.schemas.common import (
+    AuditPublic,
+    Count,
+    Currency,
+    DecimalOut,
+    Id,
+    InputModel,
+    LongText,
+    Metadata,
+    MetadataOut,
+    NonNegativeMoney,
+    PositiveCount,
+    PublicModel,
+    Text,
+    metadata_out,
+)
+from flexprice_pipelines.billing.pricing import (
+    BillingModel,
+    BillingPeriod,
+    InvoiceCadence,
+    PriceType,
+    TierMode,
+)
+
+
+class TierIn(InputModel):
+    up_to: NonNegativeMoney | None = Field(
+        default=None, description="Inclusive upper bound; null = no bound (last tier only)."
+    )
+    unit_amount: NonNegativeMoney
+    flat_amount: NonNegativeMoney | None = None
+
+
+class TransformQuantityIn(InputModel):
+    divide_by: PositiveCount
+    round: Literal["up", "down"] = "up"
+
+
+class PriceFields(InputModel):
+    """A price without its owner: what a plan's ``prices[]`` entries hold."""
+
+    type: PriceType
+    billing_model: BillingModel
+    currency: Currency
+    billing_period: BillingPeriod
+    invoice_cadence: InvoiceCadence
+    amount: NonNegativeMoney = Field(
+        default=Decimal(0), description="FLAT_FEE: per unit; PACKAGE: per package."
+    )
+    tier_mode: TierMode | None = None
+    tiers: list[TierIn] | None = Field(default=None, max_length=100)
+    transform_quantity: TransformQuantityIn | None = None
+    billing_period_count: int = Field(default=1, ge=1, le=120)
+    billing_cadence: Literal["RECURRING", "ONETIME"] = "RECURRING"
+    meter_id: Id | None = Field(default=None, description="Required for USAGE prices.")
+    lookup_key: Text | None = None
+    description: LongText | None = None
+    display_amount: Text | None = None
+    trial_period_days: Count = Field(default=0, le=3650)
+    metadata: Metadata = Field(default_factory=dict)
+
+
+TIERED_EXAMPLE: dict[str, Any] = {
+    "type": "USAGE",
+    "billing_model": "TIERED",
+    "tier_mode": "SLAB",
+    "tiers": [
+        {"up_to": 1000, "unit_amount": "0"},
+        {"up_to": 10000, "unit_amount": "0.002"},
+        {"up_to": None, "unit_amount": "0.001"},
+    ],
+    "currency": "usd",
+    "billing_period": "MONTHLY",
+    "invoice_cadence": "ARREAR",
+    "meter_id": "meter_01J…",
+}
+
+
+class PriceCreate(PriceFields):
+    entity_type: Literal["PLAN", "SUBSCRIPTION"] = "PLAN"
+    entity_id: Id = Field(description="The plan (or subscription) this price belongs to.")
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{**TIERED_EXAMPLE, "entity_id": "plan_01J…"}]}
+    )
+
+
+class PriceUpdate(InputModel):
+    lookup_key: Text | None = None
+    description: LongText | None = None
+    display_amount: Text | None = None
+    metadata: Metadata | None = None
+
+
+class TierPublic(PublicModel):
+    up_to: DecimalOut | None = None
+    unit_amount: DecimalOut
+    flat_amount: DecimalOut | None = None
+
+
+class TransformQuantityPublic(PublicModel):
+    divide_by: int | None = None
+    round: str = "up"
+
+
+class PricePublic(AuditPublic):
+    entity_type: str
+    entity_id: str | None
+    type: str
+    billing_model: str
+    tier_mode: str | None
+    tiers: list[TierPublic] | None
+    amount: DecimalOut
+    display_amount: str | None
+    currency: str
+    transform_quantity: TransformQuantityPublic | None
+    billing_period: str
+    billing_period_count: int
+    invoice_cadence: str
+    billing_cadence: str
+    meter_id: str | None
+    lookup_key: str | None
+    description: str | None
+    trial_period_days: int
+    metadata: MetadataOut = metadata_out()

@@ -1,0 +1,88 @@
+"""Schemathesis against a real uvicorn server on 127.0.0.1: thousands of generated requests, no 5xx.
+
+The server runs in its own process on a free port with the session's catalog (SQLite or
+PostgreSQL); it is stopped by this test. The count of generated requests is printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session
+
+from flexprice_pipelines.catalog import db
+from flexprice_pipelines.catalog.tenancy import create_tenant
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+BIN = Path(sys.executable).parent
+MIN_REQUESTS = 2000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    engine = db.make_engine(database_url)
+    with Session(engine) as session:
+        _, _, key = create_tenant(session, "fuzz")
+        session.commit()
+    engine.dispose()
+    port = _free_port()
+    env = {**os.environ, "FLEXPRICE_DATABASE_URL": database_url, "FLEXPRICE_HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
+               "--port", str(port), "--log-level", "warning"]  # fmt: skip
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the API server did not start: " + (tmp_path / "server.log").read_text())
+        yield base, key
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+def test_no_server_errors_across_generated_requests(server: tuple[str, str], tmp_path: Path) -> None:
+    base, key = server
+    command = [
+        str(BIN / "st"), "run", f"{base}/openapi.json",
+        "--header", f"x-api-key: {key}",
+        "--checks", "not_a_server_error",
+        "--phases", "examples,coverage,fuzzing",
+        "--max-examples", "25",
+        "--seed", "20250310",
+        "--generation-database", "none",
+        "--workers", "2",
+        "--request-timeout", "20",
+        "--no-color",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=540, cwd=tmp_path)
+    output = result.stdout + result.stderr
+    generated = re.search(r"(\d+) generated", output)
+    assert generated, output[-3000:]
+    count = int(generated.group(1))
+    print(f"\nschemathesis: {count} generated requests, exit code {result.returncode}")
+    assert "Server error" not in output, output[-6000:]
+    assert result.returncode == 0, output[-6000:]
+    assert count >= MIN_REQUESTS
