@@ -27,6 +27,7 @@ typecheck: install
 	$(BIN)/mypy flexprice_pipelines/billing
 
 test: install lint typecheck
+	@scripts/ensure-system-deps
 	@scripts/ensure-postgres
 	$(BIN)/pytest -q
 

@@ -1,0 +1,1 @@
+"""Adapters to the outside world: invoice PDFs, the object store, Stripe, HubSpot, webhooks."""
