@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import install_error_handlers
 from api.routers import ROUTERS
+from api.routers.entitlement_checks import CheckFastPath
 from flexprice_pipelines import __version__
 from flexprice_pipelines.catalog import db
 from flexprice_pipelines.settings import Settings
@@ -82,9 +83,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.database = database
+    app.state.settings = settings  # services built on first use (the event bus) read it
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(CheckFastPath)  # entitlement checks: the latency-critical path, answered first
     return app
 
 

@@ -1,50 +1,199 @@
 """Typed dependencies: ``SessionDep`` (one catalog session per request), ``ScopeDep`` (x-api-key →
-tenant + environment), ``NowDep`` (the request's clock; tests override ``now``)."""
+tenant + environment), ``NowDep`` (the request's clock; tests override ``now``).
+
+No request waits for a worker thread while worker threads wait for a pooled connection it holds.
+Sync routes run in Starlette's threadpool (40 threads) and the catalog pool is smaller (5 + 10): when
+threads blocked on the pool, requests that held a connection (an open read transaction) could not get
+a thread to finish, and the app stalled until the pool timeout. So:
+
+- a request's session is admitted on the event loop, by a semaphore sized to the pool less a small
+  reserve, before any thread is involved: a thread never waits long for a connection;
+- the API key is resolved from a small TTL cache; on a miss, in a session of its own, closed at once
+  (the reserve), so key lookups never hold a connection across threads;
+- sessions connect lazily, on their first statement in the route's thread.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import Unauthorized
 from flexprice_pipelines.catalog import CatalogSession, Scope
 from flexprice_pipelines.catalog.db import SQLITE_IMMEDIATE
-from flexprice_pipelines.catalog.tenancy import resolve_api_key
+from flexprice_pipelines.catalog.tenancy import hash_api_key, resolve_api_key
+
+# A revoked key keeps working for at most this long in a running API process.
+API_KEY_TTL_SECONDS = 5.0
 
 api_key_header = APIKeyHeader(
     name="x-api-key", auto_error=False, description="A tenant API key (`flexprice tenants create`)."
 )
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session from the app's factory; routes commit, anything uncommitted is rolled back."""
-    with request.app.state.database.session() as session:
+class ApiKeyCache:
+    """Scopes of recently seen API keys (by hash), each kept ``ttl`` seconds; unknown keys are not cached."""
+
+    def __init__(self, ttl: float = API_KEY_TTL_SECONDS, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self._max = max_entries
+        self._entries: dict[str, tuple[float, Scope]] = {}
+
+    def get(self, digest: str) -> Scope | None:
+        """The cached scope of a key hash, or None when absent or expired."""
+        hit = self._entries.get(digest)
+        if hit is None or hit[0] <= time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, digest: str, scope: Scope) -> None:
+        """Remember ``scope`` for ``ttl`` seconds."""
+        if len(self._entries) >= self._max:
+            self._entries.clear()
+        self._entries[digest] = (time.monotonic() + self.ttl, scope)
+
+
+def api_key_cache(request: Request) -> ApiKeyCache:
+    """The app's cache (created on first use; tests may install their own on ``app.state``)."""
+    cache: ApiKeyCache | None = getattr(request.app.state, "api_key_cache", None)
+    if cache is None:
+        cache = request.app.state.api_key_cache = ApiKeyCache()
+    return cache
+
+
+# Connections kept back from request sessions for API-key lookups on a cache miss (and the health ping).
+RESERVED_CONNECTIONS = 2
+_Slots = weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.Semaphore | None]
+
+
+def _session_slots(request: Request, find_pool: Callable[[], Any]) -> anyio.Semaphore | None:
+    """The app's admission semaphore on this event loop, sized to the session's pool (None: the pool
+    never blocks). One per loop: tests drive one app from several loops."""
+    state = request.app.state
+    slots: _Slots | None = getattr(state, "session_slots", None)
+    if slots is None:
+        slots = state.session_slots = weakref.WeakKeyDictionary()
+    loop = asyncio.get_running_loop()
+    if loop not in slots:
+        pool = find_pool()
+        overflow = getattr(pool, "_max_overflow", -1)
+        if isinstance(pool, QueuePool) and overflow >= 0:
+            capacity = max(1, pool.size() + overflow - RESERVED_CONNECTIONS)
+            slots[loop] = anyio.Semaphore(capacity)
+        else:
+            slots[loop] = None
+    return slots[loop]
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session from the app's factory; routes commit, anything uncommitted is rolled back.
+
+    Admission waits on the event loop (see the module docstring). Creating a session does no I/O, so
+    it happens here; closing one that still holds a connection rolls back, in a thread under a
+    limiter of its own so that it never queues behind a busy threadpool.
+    """
+    session: Session = request.app.state.database.session()
+    slots = _session_slots(request, lambda: session.get_bind().pool)  # type: ignore[union-attr]
+    if slots is not None:
+        await slots.acquire()
+    try:
         yield session
+    finally:
+        try:
+            if session.in_transaction():
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
+            else:
+                session.close()
+        finally:
+            if slots is not None:
+                slots.release()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_scope(session: SessionDep, api_key: Annotated[str | None, Security(api_key_header)]) -> Scope:
-    """The tenant + environment of the API key; a missing, unknown or revoked key is a 401."""
+T = TypeVar("T")
+
+
+def _in_session(database: Any, work: Callable[..., T], args: tuple[Any, ...]) -> T:
+    with database.session() as session:
+        return work(session, *args)
+
+
+def _pool(database: Any) -> Any:
+    with database.session() as probe:  # no I/O: a session only names its engine
+        return probe.get_bind().pool
+
+
+class SessionRunner:
+    """Runs ``work(session, *args)`` in one worker-thread call with a session opened and closed there
+    (admitted like ``SessionDep``): the hot read routes hold a connection only while they read."""
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """``work``'s result; its exceptions propagate (and map to error responses as usual)."""
+        database = self._request.app.state.database
+        slots = _session_slots(self._request, lambda: _pool(database))
+        if slots is None:
+            return await run_in_threadpool(_in_session, database, work, args)
+        async with slots:
+            return await run_in_threadpool(_in_session, database, work, args)
+
+
+async def session_runner(request: Request) -> SessionRunner:
+    """The request's ``SessionRunner`` (an async dependency: no thread hop to build it)."""
+    return SessionRunner(request)
+
+
+SessionRunnerDep = Annotated[SessionRunner, Depends(session_runner)]
+
+
+def _resolve(database: Any, api_key: str) -> Scope | None:
+    with database.session() as session:
+        return resolve_api_key(session, api_key)
+
+
+async def resolve_scope(request: Request, api_key: str | None) -> Scope:
+    """The tenant + environment of ``api_key`` (cached for ``API_KEY_TTL_SECONDS``), else ``Unauthorized``."""
     if not api_key:
         raise Unauthorized("missing x-api-key header")
     # A NUL byte cannot be in a key we issued, and PostgreSQL refuses it in a query parameter.
-    scope = None if "\x00" in api_key else resolve_api_key(session, api_key)
-    if scope is None:
+    if "\x00" in api_key:
         raise Unauthorized("invalid or revoked API key")
+    cache = api_key_cache(request)
+    digest = hash_api_key(api_key)
+    scope = cache.get(digest)
+    if scope is None:
+        scope = await run_in_threadpool(_resolve, request.app.state.database, api_key)
+        if scope is None:
+            raise Unauthorized("invalid or revoked API key")
+        cache.put(digest, scope)
     return scope
+
+
+async def get_scope(request: Request, api_key: Annotated[str | None, Security(api_key_header)]) -> Scope:
+    """The tenant + environment of the API key; a missing, unknown or revoked key is a 401."""
+    return await resolve_scope(request, api_key)
 
 
 ScopeDep = Annotated[Scope, Depends(get_scope)]
 
 
-def get_catalog(session: SessionDep, scope: ScopeDep) -> CatalogSession:
+async def get_catalog(session: SessionDep, scope: ScopeDep) -> CatalogSession:
     """The request's session bound to its scope: ``catalog.repo(Customer)``."""
     return CatalogSession(session, scope)
 
@@ -52,7 +201,7 @@ def get_catalog(session: SessionDep, scope: ScopeDep) -> CatalogSession:
 CatalogDep = Annotated[CatalogSession, Depends(get_catalog)]
 
 
-def now() -> datetime:
+async def now() -> datetime:
     """The current time, aware UTC (the API's one read of the wall clock)."""
     return datetime.now(UTC)
 
@@ -60,14 +209,24 @@ def now() -> datetime:
 NowDep = Annotated[datetime, Depends(now)]
 
 
-def get_write_catalog(session: SessionDep, scope: ScopeDep) -> CatalogSession:
+def _immediate(session: Session) -> None:
+    # Runs before the route's first statement: the route's transaction then begins with BEGIN IMMEDIATE.
+    session.rollback()
+    bind = session.get_bind()
+    session.bind = bind.execution_options(**{SQLITE_IMMEDIATE: True})
+
+
+async def get_write_catalog(session: SessionDep, scope: ScopeDep) -> CatalogSession:
     """Like ``CatalogDep``, for routes that write: the transaction takes the write lock up front.
 
     On SQLite a transaction that reads and then writes can fail with ``SQLITE_BUSY`` under
-    concurrency; starting it with ``BEGIN IMMEDIATE`` makes writers queue instead.
+    concurrency; starting it with ``BEGIN IMMEDIATE`` makes writers queue instead. The lock is taken
+    by the route's first statement, in its worker thread, never while waiting for one.
     """
-    session.rollback()  # end the read transaction of the API-key lookup
-    session.connection(execution_options={SQLITE_IMMEDIATE: True})  # type: ignore[misc]
+    if session.in_transaction():  # another dependency read through the session: end that first
+        await anyio.to_thread.run_sync(_immediate, session, limiter=anyio.CapacityLimiter(1))
+    else:
+        _immediate(session)
     return CatalogSession(session, scope)
 
 

@@ -9,7 +9,9 @@ Every error body has the same shape::
 ``field`` is a dotted path: ``body.…`` for the JSON body, ``query.…``, ``path.…`` or ``header.…``
 for parameters. Status codes: 400 malformed JSON, 401 missing or unknown API key, 404 unknown id
 (also another tenant's — never revealed), 409 duplicate or state conflict, 422 invalid input,
-500 only for bugs (logged with a traceback, never for bad input).
+500 only for bugs (logged with a traceback, never for bad input). Usage events (§1) answer 400 for
+invalid events (details carry the batch ``index``), 413 for an oversize body and 503 when the event bus
+did not acknowledge the write.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from flexprice_pipelines.catalog.errors import (
     InvalidArgument,
     NotFound,
 )
+from flexprice_pipelines.events.bus import BusUnavailable
+from flexprice_pipelines.events.schema import EventValidationError, PayloadTooLarge
 
 log = logging.getLogger("api")
 
@@ -42,7 +46,9 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "payload_too_large",
     422: "validation_error",
+    503: "service_unavailable",
 }
 
 
@@ -104,6 +110,31 @@ async def _data_error(_: Request, exc: Exception) -> JSONResponse:
     return _respond(422, "a value cannot be stored (out of range or contains a NUL byte)")
 
 
+async def _event_validation_error(_: Request, exc: Exception) -> JSONResponse:
+    # Events answer 400 (BILLING_SEMANTICS §1); each detail keeps its batch index, and its field names
+    # the event as a body path (``events.3.timestamp``).
+    assert isinstance(exc, EventValidationError)
+    status = 413 if isinstance(exc, PayloadTooLarge) else 400
+    fields = [e["field"] if e["index"] is None else f"events.{e['index']}.{e['field']}" for e in exc.errors]
+    messages = [e["message"] for e in exc.errors]
+    summary = (
+        f"{fields[0]}: {messages[0]}"
+        if len(fields) == 1
+        else f"{len(fields)} errors in the request; nothing was accepted"
+    )
+    body = error_body(status, summary, zip(fields, messages, strict=True))
+    for detail, error in zip(body["error"]["details"], exc.errors, strict=True):
+        detail["index"] = error["index"]
+    return JSONResponse(body, status_code=status)
+
+
+async def _bus_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("event bus unavailable: %s", exc)
+    response = _respond(503, "the event bus is unavailable; nothing was accepted, retry the request")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 async def _unauthorized(_: Request, exc: Exception) -> JSONResponse:
     return _respond(401, str(exc) or "missing or invalid x-api-key header")
 
@@ -127,6 +158,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BillingError, _billing_error)
     app.add_exception_handler(CatalogError, _catalog_error)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(EventValidationError, _event_validation_error)
+    app.add_exception_handler(BusUnavailable, _bus_unavailable)
     app.add_exception_handler(Unauthorized, _unauthorized)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,11 +1,11 @@
 """The one Dagster ``Definitions`` object; ``workspace.yaml`` loads it.
 
-It only assembles: each domain under ``flexprice_pipelines/defs/`` owns its assets, checks and
-resources, and ``sensors/`` owns the sensors. The billing pipeline lands with issue 5.
+It only assembles: each domain under ``flexprice_pipelines/defs/`` owns its assets, checks, jobs and
+resources; resources are chosen from ``Settings`` (``FLEXPRICE_*`` environment variables).
 """
 
 from __future__ import annotations
 
-import dagster as dg
+from flexprice_pipelines.defs import build_definitions
 
-defs = dg.Definitions()
+defs = build_definitions()

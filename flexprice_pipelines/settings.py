@@ -26,10 +26,18 @@ class Settings(BaseSettings):
     )
     event_bus: str = Field(default="outbox", description="'outbox' (embedded) or 'kafka'.")
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_session_timeout_ms: int = Field(default=45_000, description="Sink consumer-group session timeout.")
     object_store: str | None = Field(
         default=None, description="file:///path or s3://bucket/prefix; default file://<home>/pdfs."
     )
     s3_endpoint_url: str | None = None
+    # Integrations are off unless configured (each environment also needs its Stripe connection).
+    stripe_enabled: bool = Field(default=False, description="Run the Stripe invoice sync.")
+    stripe_api_base: str | None = Field(default=None, description="Stripe API base URL; default Stripe's.")
+    hubspot_access_token: str | None = Field(
+        default=None, description="HubSpot private-app token; the HubSpot sync is off without one."
+    )
+    hubspot_host: str = "https://api.hubapi.com"
 
     @property
     def resolved_database_url(self) -> str:

@@ -6,16 +6,20 @@ from api.routers import (
     coupons,
     creditgrants,
     customers,
+    entitlement_checks,
     entitlements,
+    events,
     features,
     health,
     invoices,
     meters,
     plans,
     prices,
+    stripe_webhooks,
     subscriptions,
     taxes,
     wallets,
+    webhook_endpoints,
 )
 
 ROUTERS = [
@@ -26,6 +30,8 @@ ROUTERS = [
     prices.router,
     entitlements.router,
     customers.router,
+    entitlement_checks.router,
+    events.router,
     subscriptions.router,
     coupons.router,
     taxes.rates,
@@ -33,4 +39,6 @@ ROUTERS = [
     wallets.router,
     creditgrants.router,
     invoices.router,
+    stripe_webhooks.router,
+    webhook_endpoints.router,
 ]

@@ -1,10 +1,18 @@
-"""``/v1/invoices``: read and void invoices (the pipeline creates them)."""
+"""``/v1/invoices``: read and void invoices (the pipeline creates them), and their PDFs.
+
+``GET /v1/invoices/{id}/pdf`` answers ``application/pdf`` for any invoice of the caller's scope
+(404 otherwise): the stored PDF of a finalized invoice, else one rendered on the fly and not stored.
+Drafts are rendered, not refused, as Flexprice does — a preview marked DRAFT, without a number
+(``invoice-<id>-draft.pdf``); voided and skipped invoices are marked likewise. Typst cannot render
+in a process forked after a render; uvicorn starts its workers with ``spawn``, so each worker is fresh.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from fastapi import Path, Query
+from fastapi import Depends, Path, Query, Request, Response
 
 from api.crud import PageDep, filters
 from api.deps import CatalogDep, NowDep, WriteCatalogDep
@@ -13,11 +21,37 @@ from api.schemas.common import Currency, Id, ListResponse, Pagination
 from api.schemas.invoices import InvoiceLinePublic, InvoicePublic, VoidRequest
 from flexprice_pipelines.catalog import CatalogSession, Conflict
 from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem
+from flexprice_pipelines.integrations.object_store import ObjectStore, object_store_from_settings
+from flexprice_pipelines.integrations.pdf import PDF_CONTENT_TYPE, invoice_pdf
+from flexprice_pipelines.settings import Settings
 
 router = domain_router("/v1/invoices", "invoices")
 IdPath = Annotated[Id, Path(description="Invoice id (inv_…).")]
 InvoiceStatus = Literal["DRAFT", "FINALIZED", "VOIDED", "SKIPPED"]
 PaymentStatus = Literal["PENDING", "SUCCEEDED", "FAILED", "OVERPAID", "REFUNDED"]
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def get_object_store(request: Request) -> ObjectStore:
+    """The app's PDF store, from its settings (created on first use; tests may set ``app.state.object_store``)."""
+    state = request.app.state
+    store: ObjectStore | None = getattr(state, "object_store", None)
+    if store is None:
+        store = state.object_store = object_store_from_settings(
+            getattr(state, "settings", None) or Settings()
+        )
+    return store
+
+
+ObjectStoreDep = Annotated[ObjectStore, Depends(get_object_store)]
+
+
+def pdf_filename(invoice: Invoice) -> str:
+    """``invoice-<number>.pdf``; non-finalized invoices name their status (drafts have no number)."""
+    name = f"invoice-{invoice.invoice_number or invoice.id}"
+    if invoice.invoice_status != "FINALIZED":
+        name += f"-{invoice.invoice_status.lower()}"
+    return _UNSAFE_FILENAME.sub("_", name) + ".pdf"
 
 
 def _public(catalog: CatalogSession, invoices: list[Invoice]) -> list[InvoicePublic]:
@@ -77,3 +111,19 @@ def void_invoice(id: IdPath, body: VoidRequest, catalog: WriteCatalogDep, now: N
     invoice = invoices.update(invoice, invoice_status="VOIDED", voided_at=now, metadata=metadata)
     catalog.commit()
     return _public(catalog, [invoice])[0]
+
+
+@router.get(
+    "/{id}/pdf",
+    response_class=Response,
+    responses={200: {"content": {PDF_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}}},
+)
+def get_invoice_pdf(id: IdPath, catalog: CatalogDep, store: ObjectStoreDep) -> Response:
+    """The invoice as a PDF: the stored copy once the pipeline rendered it, else rendered now."""
+    invoice = catalog.repo(Invoice).get(id)
+    pdf = invoice_pdf(catalog.session, catalog.scope, invoice.id, store)
+    return Response(
+        pdf,
+        media_type=PDF_CONTENT_TYPE,
+        headers={"content-disposition": f'inline; filename="{pdf_filename(invoice)}"'},
+    )

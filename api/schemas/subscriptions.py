@@ -54,6 +54,11 @@ class SubscriptionCreate(InputModel):
     lookup_key: Text | None = None
     metadata: Metadata = Field(default_factory=dict)
     override_line_items: list[OverrideLineItem] = Field(default_factory=list, max_length=100)
+    coupons: list[Id] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Coupon ids applied to the whole invoice from the first period (Flexprice `coupons`).",
+    )
 
     model_config = ConfigDict(
         extra="forbid",

@@ -31,6 +31,8 @@ from flexprice_pipelines.billing.pricing import Price as BillingPrice
 from flexprice_pipelines.catalog import CatalogSession, Conflict, NotFound
 from flexprice_pipelines.catalog.ledger import credit_wallet
 from flexprice_pipelines.catalog.models import (
+    Coupon,
+    CouponAssociation,
     Customer,
     Plan,
     Price,
@@ -38,6 +40,11 @@ from flexprice_pipelines.catalog.models import (
     SubscriptionLineItem,
     SubscriptionPause,
     Wallet,
+)
+from flexprice_pipelines.integrations.webhooks import (
+    SUBSCRIPTION_CANCELLED,
+    emit_system_event,
+    subscription_payload,
 )
 
 CancellationType = Literal["immediate", "end_of_period", "scheduled_date"]
@@ -268,7 +275,50 @@ def create_subscription(catalog: CatalogSession, body: SubscriptionCreate, now: 
             start_date=start,
             end_date=body.end_date,
         )
+    attach_coupons(catalog, subscription, body.coupons, start)
     return subscription
+
+
+def attach_coupons(
+    catalog: CatalogSession, subscription: Subscription, coupon_ids: Sequence[str], at: datetime
+) -> None:
+    """Redeem each coupon for the subscription (§7: redeem window, max redemptions, currency).
+
+    The coupon row is locked while its redemption count goes up, so concurrent subscriptions can
+    never redeem a coupon past ``max_redemptions``.
+    """
+    coupons = catalog.repo(Coupon)
+    for index, coupon_id in enumerate(coupon_ids):
+        field = f"body.coupons.{index}"
+        if coupon_id in coupon_ids[:index]:
+            raise BillingError("is listed twice", field=field)
+        try:
+            coupon = coupons.get(coupon_id, for_update=True)
+        except NotFound as exc:
+            raise NotFound("coupon", coupon_id, field=field) from exc
+        if coupon.redeem_after is not None and at < coupon.redeem_after:
+            raise BillingError(
+                f"coupon cannot be redeemed before {coupon.redeem_after.isoformat()}", field=field
+            )
+        if coupon.redeem_before is not None and at >= coupon.redeem_before:
+            raise BillingError(
+                f"coupon could only be redeemed before {coupon.redeem_before.isoformat()}", field=field
+            )
+        if coupon.max_redemptions is not None and coupon.total_redemptions >= coupon.max_redemptions:
+            raise BillingError(f"coupon reached its max_redemptions ({coupon.max_redemptions})", field=field)
+        if (
+            coupon.coupon_type == "fixed"
+            and coupon.currency
+            and coupon.currency.lower() != subscription.currency.lower()
+        ):
+            raise BillingError(
+                f"a {coupon.currency} coupon cannot discount a {subscription.currency} subscription",
+                field=field,
+            )
+        coupons.update(coupon, total_redemptions=coupon.total_redemptions + 1)
+        catalog.repo(CouponAssociation).create(
+            coupon_id=coupon.id, subscription_id=subscription.id, start_date=at
+        )
 
 
 def _overrides(
@@ -329,7 +379,12 @@ def cancel_subscription(
         changes["cancel_at_period_end"] = body.cancellation_type == "end_of_period"
         if subscription.end_date is None or subscription.end_date > effective:
             changes["end_date"] = effective
-    return subscriptions.update(subscription, **changes, metadata=metadata)
+    cancelled = subscriptions.update(subscription, **changes, metadata=metadata)
+    # Scheduled cancellations are announced now too, as Flexprice does; cancel_at says when.
+    emit_system_event(
+        catalog.session, catalog.scope, SUBSCRIPTION_CANCELLED, subscription_payload(cancelled), now
+    )
+    return cancelled
 
 
 def _credit_unused_advance(catalog: CatalogSession, subscription: Subscription, now: datetime) -> None:

@@ -22,15 +22,11 @@ from typing import TypeVar
 from flexprice_pipelines.billing.errors import CurrencyMismatch, InvalidEntitlement, InvalidInvoice
 from flexprice_pipelines.billing.money import currency_precision, ensure_decimal, quantum, round_amount
 
+# One definition of the charge kinds; re-exported here because invoice lines carry it.
+from flexprice_pipelines.billing.pricing import PriceType
+
 _HUNDRED = Decimal(100)
 _E = TypeVar("_E", bound=StrEnum)
-
-
-class PriceType(StrEnum):
-    """Kind of charge behind a line; wallet credits only ever pay USAGE lines."""
-
-    USAGE = "USAGE"
-    FIXED = "FIXED"
 
 
 class BillingReason(StrEnum):

@@ -147,6 +147,12 @@ def invoice(t: Tenant, status: str = "FINALIZED", payment_status: str = "PENDING
         return {"id": row.id, "subscription_id": sub["id"]}
 
 
+def webhook_endpoint(t: Tenant) -> Obj:
+    return t.created(
+        "/v1/webhooks/endpoints", {"url": "http://127.0.0.1:9/hooks", "enabled_events": ["invoice.finalized"]}
+    )
+
+
 # What the `{id}` of each collection names: the isolation test creates one with these.
 BY_COLLECTION: dict[str, Callable[[Tenant], Obj]] = {
     "/v1/meters": meter,
@@ -162,6 +168,7 @@ BY_COLLECTION: dict[str, Callable[[Tenant], Obj]] = {
     "/v1/wallets": wallet,
     "/v1/creditgrants": credit_grant,
     "/v1/invoices": invoice,
+    "/v1/webhooks/endpoints": webhook_endpoint,
 }
 
 # A valid body for each action route, so a 404 is not hidden behind a 422.

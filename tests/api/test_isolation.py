@@ -19,7 +19,8 @@ from flexprice_pipelines.settings import Settings
 from tests.api import factories
 from tests.api.conftest import Tenant
 
-_PUBLIC = {"/health"}
+# The Stripe webhook authenticates by its Stripe-Signature HMAC (tests/integrations/stripe).
+_PUBLIC = {"/health", "/v1/webhooks/stripe/{tenant_id}/{environment_id}"}
 
 
 def api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
@@ -55,6 +56,8 @@ def test_the_route_table_is_what_the_app_serves_and_documents(app: FastAPI) -> N
     documented = sorted((m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops)
     assert documented == ROUTES
     assert len(ID_ROUTES) >= 30
+    # Usage events are tenant-scoped by the key alone (covered by the 401 test below like every route).
+    assert {("POST", "/v1/events"), ("POST", "/v1/events/bulk")} <= set(ROUTES)
 
 
 @pytest.mark.parametrize(("method", "path"), [r for r in ROUTES if r[1] not in _PUBLIC])

@@ -118,7 +118,50 @@ BAD_BODIES: list[tuple[str, str, bool, dict[str, Any], str]] = [
     ),
     ("PUT", "/v1/creditgrants", True, {"credits": "1"}, "body.credits"),
     ("POST", "/v1/invoices/{id}/void", True, {"reason": 5}, "body.reason"),
+    (
+        "POST",
+        "/v1/webhooks/endpoints",
+        False,
+        {"url": "ftp://x", "enabled_events": ["invoice.voided"]},
+        "body.url",
+    ),
+    ("PUT", "/v1/webhooks/endpoints", True, {"enabled_events": ["invoice.paid"]}, "body.enabled_events.0"),
 ]
+
+
+# Signed raw bodies have no JSON schema to violate: a bad body is a 400 after the signature check
+# (tests/integrations/stripe/test_webhooks.py).
+RAW_BODY_ROUTES = {("POST", "/v1/webhooks/stripe/{tenant_id}/{environment_id}")}
+
+BAD_BODIES += [
+    ("POST", "/v1/entitlements/check", False, {"customer_id": "c", "feature_id": 5}, "body.feature_id"),
+    ("POST", "/v1/entitlements/check/batch", False, {"customer_id": "c", "features": "x"}, "body.features"),
+]
+
+# Usage events answer 400, not 422 (BILLING_SEMANTICS §1; tests/events_api covers them in depth): a batch
+# with any invalid event is rejected whole, each detail naming the event's index and field.
+EVENT_BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [
+    ("/v1/events", {"event_name": "api_call"}, "external_customer_id"),
+    (
+        "/v1/events/bulk",
+        {
+            "events": [
+                {"event_name": "a", "external_customer_id": "c"},
+                {"event_name": " ", "external_customer_id": "c"},
+            ]
+        },
+        "events.1.event_name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), EVENT_BAD_BODIES)
+def test_bad_event_body_is_400_naming_the_field(
+    tenant: Tenant, path: str, body: dict[str, Any], field: str
+) -> None:
+    response = tenant.post(path, body)
+    assert response.status_code == 400, response.text
+    assert field in _field_names(response), response.text
 
 
 @pytest.mark.parametrize(("method", "path", "needs_id", "body", "field"), BAD_BODIES)
@@ -139,6 +182,7 @@ def test_every_write_route_has_a_bad_body_case() -> None:
 
     writes = {(m, p) for m, p in ROUTES if m in ("POST", "PUT")}
     covered = {(m, p if "{id}" in p or not needs else f"{p}/{{id}}") for m, p, needs, *_ in BAD_BODIES}
+    covered |= {("POST", path) for path, *_ in EVENT_BAD_BODIES} | RAW_BODY_ROUTES
     assert writes == covered, sorted(writes ^ covered)
 
 

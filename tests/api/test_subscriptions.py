@@ -180,3 +180,48 @@ def test_list_filters_by_customer_and_status(tenant: Tenant) -> None:
     page = tenant.get("/v1/subscriptions", customer_id=first["customer_id"]).json()
     assert [s["id"] for s in page["items"]] == [first["id"]] and page["items"][0]["line_items"]
     assert tenant.get("/v1/subscriptions", subscription_status="cancelled").json()["pagination"]["total"] == 0
+
+
+def _coupon_associations(t: Tenant, subscription_id: str) -> list[str]:
+    from flexprice_pipelines.catalog import Repository
+    from flexprice_pipelines.catalog.models import CouponAssociation
+
+    with t.app.state.database.session() as session:
+        rows = Repository(session, t.scope, CouponAssociation).list(subscription_id=subscription_id).items
+        return [row.coupon_id for row in rows]
+
+
+def test_coupons_attach_at_creation_and_count_a_redemption(tenant: Tenant) -> None:
+    coupon = factories.coupon(tenant)
+    sub = factories.subscription(tenant, coupons=[coupon["id"]], start_date="2024-03-01T00:00:00Z")
+    assert _coupon_associations(tenant, sub["id"]) == [coupon["id"]]
+    assert tenant.get(f"/v1/coupons/{coupon['id']}").json()["total_redemptions"] == 1
+
+
+def test_coupon_errors_name_the_list_entry(tenant: Tenant, other_tenant: Tenant) -> None:
+    mine = factories.coupon(tenant)
+    theirs = factories.coupon(other_tenant)
+    capped = tenant.created(
+        "/v1/coupons",
+        {"name": "One", "type": "fixed", "amount_off": "5", "currency": "usd", "max_redemptions": 1},
+    )
+    euro = tenant.created(
+        "/v1/coupons", {"name": "Euro", "type": "fixed", "amount_off": "5", "currency": "eur"}
+    )
+    factories.subscription(tenant, coupons=[capped["id"]])
+    base = {"customer_id": factories.customer(tenant)["id"], "plan_id": _plan(tenant)["id"],
+            "currency": "usd", "billing_period": "MONTHLY"}  # fmt: skip
+    cases = [
+        ([mine["id"], theirs["id"]], 404, "body.coupons.1"),  # another tenant's coupon is never revealed
+        (["coupon_missing"], 404, "body.coupons.0"),
+        ([mine["id"], mine["id"]], 422, "body.coupons.1"),
+        ([capped["id"]], 422, "body.coupons.0"),
+        ([euro["id"]], 422, "body.coupons.0"),
+    ]
+    for coupons, status, field in cases:
+        response = tenant.post("/v1/subscriptions", {**base, "coupons": coupons})
+        assert response.status_code == status, (coupons, response.text)
+        assert [d["field"] for d in response.json()["error"]["details"]] == [field]
+    # Nothing of a rejected request was kept: no subscription, no redemption counted.
+    assert tenant.get("/v1/subscriptions", customer_id=base["customer_id"]).json()["pagination"]["total"] == 0
+    assert tenant.get(f"/v1/coupons/{mine['id']}").json()["total_redemptions"] == 0

@@ -4,6 +4,9 @@ from sqlalchemy import inspect
 
 from flexprice_pipelines.catalog import db
 from flexprice_pipelines.catalog.models import Base
+from flexprice_pipelines.integrations.stripe.tables import integration_metadata
+from flexprice_pipelines.integrations.webhooks.models import WEBHOOK_MODELS
+from flexprice_pipelines.usage.tables import usage_metadata
 
 
 def _tables(url: str) -> set[str]:
@@ -16,7 +19,8 @@ def _tables(url: str) -> set[str]:
 
 def test_upgrade_downgrade_upgrade(database_url: str, fresh_database_url: str) -> None:
     expected = set(Base.metadata.tables)
-    assert len(expected) == 25
+    assert len(expected) == 25 + len(WEBHOOK_MODELS)
+    expected |= set(usage_metadata.tables) | set(integration_metadata.tables)
 
     db.migrate(fresh_database_url)
     assert _tables(fresh_database_url) == expected | {"alembic_version"}
@@ -28,7 +32,7 @@ def test_upgrade_downgrade_upgrade(database_url: str, fresh_database_url: str) -
     assert _tables(fresh_database_url) == expected | {"alembic_version"}
     engine = db.make_engine(fresh_database_url)
     try:
-        assert db.current_revision(engine) == db.head_revision() == "0001"
+        assert db.current_revision(engine) == db.head_revision() == "0004"
     finally:
         engine.dispose()
 
@@ -40,7 +44,7 @@ def test_migrated_schema_matches_models(database_url: str, engine) -> None:  # t
 
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": False})
-        diff = compare_metadata(context, Base.metadata)
+        diff = compare_metadata(context, [Base.metadata, usage_metadata, integration_metadata])
     assert diff == []
 
 

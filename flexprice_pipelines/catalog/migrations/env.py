@@ -5,6 +5,9 @@ from __future__ import annotations
 from alembic import context
 
 from flexprice_pipelines.catalog.models import Base
+from flexprice_pipelines.integrations.stripe.tables import integration_metadata
+from flexprice_pipelines.integrations.webhooks import models as _webhook_tables  # noqa: F401  (registers on Base)
+from flexprice_pipelines.usage.tables import usage_metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -12,7 +15,8 @@ if connection is None:
 
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    # The usage read model's tables live in the catalog database too (usage/tables.py).
+    target_metadata=[Base.metadata, usage_metadata, integration_metadata],
     # SQLite cannot ALTER most things in place; batch mode copies the table instead.
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,

@@ -1,0 +1,32 @@
+{#-
+  The partition scope of a billing run: vars tenant_id, environment_id (optional) and period ('YYYY-MM',
+  the month a window ends in) or periods (a list of them: the late-usage re-check rebuilds several months in
+  one run). Unset vars widen the scope, so a run without vars rebuilds everything.
+-#}
+{% macro partition_predicate(alias=none) -%}
+{%- set prefix = (alias ~ '.') if alias else '' -%}
+1 = 1
+{%- for column, name in [('tenant_id', 'tenant_id'), ('environment_id', 'environment_id'), ('period_key', 'period')] %}
+  {%- if var(name, none) is not none %} and {{ prefix }}{{ column }} = {{ flexprice.sql_string(var(name)) }}{% endif %}
+{%- endfor %}
+{%- if var('periods', none) is not none %} and {{ prefix }}period_key in (
+  {%- for period in var('periods') %}{{ flexprice.sql_string(period) }}{{ ', ' if not loop.last }}{% endfor -%}
+){% endif %}
+{%- endmacro %}
+
+{#- Pre-hook of the partition-scoped marts: a run replaces exactly its slice (delete, then append). -#}
+{% macro delete_partition_slice() -%}
+{%- if is_incremental() -%}
+delete from {{ this }} where {{ flexprice.partition_predicate() }}
+{%- else -%}
+select 1
+{%- endif -%}
+{%- endmacro %}
+
+{% macro sql_string(value) -%}
+  {{ return(adapter.dispatch('sql_string', 'flexprice')(value)) }}
+{%- endmacro %}
+{% macro default__sql_string(value) -%} '{{ value | string | replace("'", "''") }}' {%- endmacro %}
+{% macro clickhouse__sql_string(value) -%}
+'{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}'
+{%- endmacro %}

@@ -1,0 +1,180 @@
+"""Asset checks that guard money: usage reconciles with raw events, invoices add up, numbering is gapless.
+
+They read what was written (catalog rows), not what the run meant to write.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+import dagster as dg
+from flexprice_pipelines.billing.meters import Event, Meter
+from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem
+from flexprice_pipelines.catalog.repository import Repository
+from flexprice_pipelines.catalog.scope import Scope
+from flexprice_pipelines.defs.billing.catalog_terms import EnvironmentPlan
+from flexprice_pipelines.rating.rate import LateUsageDrift, UsageRow
+from flexprice_pipelines.rating.usage import matched_events
+from flexprice_pipelines.rating.windows import UsageWindow
+
+_SHOWN = 10
+
+
+def count_window_events(
+    windows: Sequence[UsageWindow],
+    meters: Mapping[str, Meter],
+    rows: Mapping[str, UsageRow],
+    events: Iterable[Event],
+    window_key: Callable[[UsageWindow], str] = lambda w: w.window_id,
+) -> list[tuple[str, int, int]]:
+    """(window_id, events counted into usage, raw events the meter matches in the window) per window.
+
+    The raw side is recounted from the latest event versions, independently of the usage query.
+    """
+    by_customer: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        by_customer[str(event["external_customer_id"])].append(event)
+    result = []
+    for window in windows:
+        row = rows.get(window_key(window))
+        raw = matched_events(
+            meters[window.meter_id],
+            by_customer.get(window.external_customer_id, []),
+            window.window_start,
+            window.window_end,
+        )
+        result.append((window.window_id, row.event_count if row is not None else 0, raw))
+    return result
+
+
+def usage_check_result(name: str, counts: Sequence[tuple[str, int, int]]) -> dg.AssetCheckResult:
+    """Passes when every window counted exactly the raw events inside it."""
+    wrong = [(w, counted, raw) for w, counted, raw in counts if counted != raw]
+    return dg.AssetCheckResult(
+        check_name=name,
+        asset_key="period_usage",
+        passed=not wrong,
+        metadata={
+            "windows": len(counts),
+            "raw_events": sum(raw for _, _, raw in counts),
+            "mismatched_windows": len(wrong),
+            "examples": str(wrong[:_SHOWN]),
+        },
+    )
+
+
+def late_horizon_check_result(name: str, drifts: Sequence[LateUsageDrift]) -> dg.AssetCheckResult:
+    """Warns (never blocks) when finalized windows beyond the late-usage horizon differ from what was billed.
+
+    Those windows are not billed again automatically; the rows tell finance what a reissue would change.
+    """
+    rows = [
+        {
+            "subscription_id": d.subscription_id,
+            "line_item_id": d.line_item_id,
+            "window": f"{d.window_start.isoformat()} – {d.window_end.isoformat()}",
+            "billed_quantity": str(d.billed_quantity),
+            "quantity": str(d.quantity),
+            "billed_amount": str(d.billed_amount),
+            "amount": str(d.amount),
+        }
+        for d in sorted(drifts, key=lambda d: (d.subscription_id, d.line_item_id, d.window_start))
+    ]
+    return dg.AssetCheckResult(
+        check_name=name,
+        asset_key="rated_line_items",
+        passed=not rows,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"differing_windows": len(rows), "rows": dg.MetadataValue.json(rows[:100])},
+    )
+
+
+def _partition_invoices(
+    session: Session, env: EnvironmentPlan
+) -> tuple[list[Invoice], dict[str, list[InvoiceLineItem]]]:
+    scope = env.terms.scope
+    subs = sorted({p.subscription_id for p in env.plan.invoices})
+    if not subs:
+        return [], {}
+    keys = {
+        (p.subscription_id, p.billing_reason.value, p.period_start, p.period_end) for p in env.plan.invoices
+    }
+    rows = [
+        inv
+        for inv in session.scalars(
+            Repository(session, scope, Invoice).select().where(Invoice.subscription_id.in_(subs))
+        )
+        if (inv.subscription_id, inv.billing_reason, inv.period_start, inv.period_end) in keys
+    ]
+    lines: dict[str, list[InvoiceLineItem]] = defaultdict(list)
+    ids = [inv.id for inv in rows]
+    if ids:
+        statement = (
+            Repository(session, scope, InvoiceLineItem).select().where(InvoiceLineItem.invoice_id.in_(ids))
+        )
+        for line in session.scalars(statement):
+            lines[line.invoice_id].append(line)
+    return rows, lines
+
+
+def _numbers_gapless(session: Session, scope: Scope) -> list[str]:
+    statement = Repository(session, scope, Invoice).select().where(Invoice.invoice_number.is_not(None))
+    by_month: dict[str, list[int]] = defaultdict(list)
+    for inv in session.scalars(statement):
+        prefix_month, _, seq = (inv.invoice_number or "").rpartition("-")
+        by_month[prefix_month].append(int(seq))
+    problems = []
+    for month, seqs in sorted(by_month.items()):
+        if sorted(seqs) != list(range(1, len(seqs) + 1)):
+            problems.append(f"{scope.environment_id} {month}: {sorted(seqs)}")
+    return problems
+
+
+def invoice_check_results(
+    session: Session, plans: Sequence[EnvironmentPlan], names: Sequence[str]
+) -> list[dg.AssetCheckResult]:
+    """The four invoice checks over the rows written for the partition's invoices."""
+    sums: list[str] = []
+    negatives: list[str] = []
+    cardinality: list[str] = []
+    numbering: list[str] = []
+    checked = 0
+    for env in plans:
+        rows, lines = _partition_invoices(session, env)
+        live = [inv for inv in rows if inv.invoice_status != "VOIDED"]
+        checked += len(live)
+        for inv in live:
+            amounts = [line.amount for line in lines.get(inv.id, [])]
+            if sum(amounts, Decimal(0)) != inv.subtotal:
+                sums.append(inv.id)
+            if inv.total < 0 or inv.amount_due < 0 or any(a < 0 for a in amounts):
+                negatives.append(inv.id)
+        per_key: dict[tuple[object, ...], int] = defaultdict(int)
+        for inv in live:
+            per_key[(inv.subscription_id, inv.billing_reason, inv.period_start, inv.period_end)] += 1
+        for p in env.plan.invoices:
+            if p.billing_reason.value == "SUBSCRIPTION_CYCLE":
+                count = per_key.get(
+                    (p.subscription_id, p.billing_reason.value, p.period_start, p.period_end), 0
+                )
+                if count != 1:
+                    cardinality.append(f"{p.subscription_id} {p.period_end.isoformat()}: {count}")
+        numbering.extend(_numbers_gapless(session, env.terms.scope))
+    found = dict(zip(names, (sums, negatives, cardinality, numbering), strict=True))
+    return [
+        dg.AssetCheckResult(
+            check_name=name,
+            asset_key="invoices",
+            passed=not problems,
+            metadata={
+                "invoices_checked": checked,
+                "problems": len(problems),
+                "examples": str(problems[:_SHOWN]),
+            },
+        )
+        for name, problems in found.items()
+    ]

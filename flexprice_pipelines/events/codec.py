@@ -1,0 +1,330 @@
+"""The wire format of an accepted event on the bus (outbox row or Kafka message value).
+
+A JSON object with every ``Event`` field; timestamps are RFC 3339 in UTC with microseconds, and ``Decimal``
+property values travel as strings so that no consumer in any language can turn them into floats.
+``decode_event`` is the sink's gate: anything it refuses goes to the dead-letter queue with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from flexprice_pipelines.events.schema import Event
+from flexprice_pipelines.events.source import SourceMessage
+
+_REQUIRED_IDS = ("tenant_id", "environment_id", "event_id", "external_customer_id")
+
+
+class PoisonMessage(ValueError):
+    """A bus message that is not a valid accepted event; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _decimal_as_string(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable in an event")
+
+
+def properties_json(properties: dict[str, Any]) -> str:
+    """The properties as compact JSON text (Decimals as strings), as stored in ``raw_events.properties``."""
+    try:
+        return orjson.dumps(properties, default=_decimal_as_string).decode()
+    except TypeError:
+        return _dumps_exactly(properties)
+
+
+def _dumps_exactly(value: Any) -> str:
+    # orjson refuses integers beyond 64 bits; the standard library writes any int exactly.
+    return json.dumps(value, default=_decimal_as_string, separators=(",", ":"), ensure_ascii=False)
+
+
+def encode_event(event: Event) -> bytes:
+    """Serialise an accepted event for the bus."""
+    try:
+        return _encode_fast(event)
+    except TypeError:
+        return _encode_exactly(event)
+
+
+def _encode_exactly(event: Event) -> bytes:
+    document = {
+        "tenant_id": event.tenant_id,
+        "environment_id": event.environment_id,
+        "event_id": event.event_id,
+        "event_name": event.event_name,
+        "external_customer_id": event.external_customer_id,
+        "customer_id": event.customer_id,
+        "timestamp": _rfc3339(event.timestamp),
+        "source": event.source,
+        "properties": event.properties,
+        "ingested_at": _rfc3339(event.ingested_at),
+    }
+    return _dumps_exactly(document).encode()
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _encode_fast(event: Event) -> bytes:
+    return orjson.dumps(
+        {
+            "tenant_id": event.tenant_id,
+            "environment_id": event.environment_id,
+            "event_id": event.event_id,
+            "event_name": event.event_name,
+            "external_customer_id": event.external_customer_id,
+            "customer_id": event.customer_id,
+            "timestamp": event.timestamp,
+            "source": event.source,
+            "properties": event.properties,
+            "ingested_at": event.ingested_at,
+        },
+        default=_decimal_as_string,
+        option=orjson.OPT_UTC_Z,
+    )
+
+
+def _holds_float(value: Any) -> bool:
+    # A plain loop: this runs for every message the sink reads.
+    if type(value) is dict:
+        value = value.values()
+    for item in value:
+        kind = type(item)
+        if kind is float or ((kind is dict or kind is list) and _holds_float(item)):
+            return True
+    return False
+
+
+def _load(payload: bytes) -> Any:
+    # orjson is several times faster than json; it reads non-integer numbers and integers beyond 64 bits
+    # as floats, so messages holding either (only foreign producers write them) are re-read exactly.
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        data = None
+    else:
+        properties = data.get("properties") if type(data) is dict else None
+        if not (type(properties) is dict and _holds_float(properties)):
+            return data
+    try:
+        return json.loads(payload, parse_float=Decimal, parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PoisonMessage(f"not JSON: {exc}") from None
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _instant(data: dict[str, Any], key: str, fallback: datetime | None) -> datetime:
+    raw = data.get(key)
+    if raw is None and fallback is not None:
+        return fallback
+    if type(raw) is not str:
+        raise PoisonMessage(f"{key}: required RFC 3339 string")
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise PoisonMessage(f"{key}: not an RFC 3339 timestamp: {raw!r}") from None
+    if value.tzinfo is UTC:
+        return value
+    if value.utcoffset() is None:
+        raise PoisonMessage(f"{key}: timestamp without UTC offset: {raw!r}")
+    return value.astimezone(UTC)
+
+
+def _optional_str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is None or type(value) is str:
+        return value
+    raise PoisonMessage(f"{key}: must be a string or null")
+
+
+def decode_event(payload: bytes, *, fallback_ingested_at: datetime | None = None) -> Event:
+    """Parse and check one bus message; raise ``PoisonMessage`` with the reason if it is not an accepted event.
+
+    ``fallback_ingested_at`` (the broker timestamp of a Kafka message) stands in for a missing ``ingested_at``
+    when a producer writes to the topic directly; it is stable across redeliveries, so de-duplication holds.
+    """
+    data = _load(payload)
+    if type(data) is not dict:
+        raise PoisonMessage("not a JSON object")
+    ids = []
+    for key in _REQUIRED_IDS:
+        value = data.get(key)
+        if type(value) is not str or not value.strip():
+            raise PoisonMessage(f"{key}: required non-empty string")
+        ids.append(value)
+    event_name = data.get("event_name")
+    if type(event_name) is not str or not event_name.strip():
+        raise PoisonMessage("event_name: required non-empty string")
+    properties = data.get("properties", {})
+    if properties is None:
+        properties = {}
+    elif type(properties) is not dict:
+        raise PoisonMessage("properties: must be a JSON object")
+    return Event(
+        tenant_id=ids[0],
+        environment_id=ids[1],
+        event_id=ids[2],
+        event_name=event_name.strip(),
+        external_customer_id=ids[3],
+        customer_id=_optional_str(data, "customer_id"),
+        timestamp=_instant(data, "timestamp", None),
+        source=_optional_str(data, "source"),
+        properties=properties,
+        ingested_at=_instant(data, "ingested_at", fallback_ingested_at),
+    )
+
+
+# The ``raw_events`` column order (``warehouse.base.RAW_EVENT_COLUMNS``, which imports this module).
+BATCH_COLUMNS = (
+    "tenant_id",
+    "environment_id",
+    "event_id",
+    "event_name",
+    "external_customer_id",
+    "customer_id",
+    "timestamp",
+    "source",
+    "properties",
+    "ingested_at",
+)
+_INSTANT = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(slots=True)
+class DecodedBatch:
+    """A batch of bus messages decoded into ``raw_events`` columns, with the refused ones set aside.
+
+    ``dead`` holds ``(index into the messages, reason)``. ``events()`` builds ``Event`` objects only for
+    those who need them (listeners, stores without an Arrow insert): the warehouse insert does not.
+    """
+
+    table: pa.Table
+    properties: list[dict[str, Any]]
+    dead: list[tuple[int, str]]
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def events(self) -> list[Event]:
+        """The accepted events, in message order."""
+        columns = [self.table.column(name).to_pylist() for name in BATCH_COLUMNS]
+        columns[BATCH_COLUMNS.index("properties")] = self.properties
+        for name in ("timestamp", "ingested_at"):
+            # Arrow hands back zoneinfo UTC; ``decode_event`` gives ``datetime.UTC``: keep one kind.
+            at = BATCH_COLUMNS.index(name)
+            columns[at] = [value.replace(tzinfo=UTC) for value in columns[at]]
+        return [Event(*row) for row in zip(*columns, strict=True)]
+
+
+def decode_batch(messages: Sequence[SourceMessage]) -> DecodedBatch:
+    """Decode and check a batch of bus messages at once; the result equals ``decode_event`` on each.
+
+    Messages in the shape ``encode_event`` writes take a fast path (one ``orjson.loads``, type checks,
+    column appends; timestamps are parsed by Arrow for the whole column at once). Anything else — floats,
+    integers beyond 64 bits, a missing ``ingested_at``, a refusal — goes through ``decode_event``.
+    """
+    columns: list[list[Any]] = [[] for _ in BATCH_COLUMNS]
+    try:
+        return _decode_batch(messages, columns, fast=True)
+    except (pa.ArrowInvalid, ValueError):
+        # A timestamp Arrow refuses: ``decode_event`` names it (or normalises it) message by message.
+        return _decode_batch(messages, [[] for _ in BATCH_COLUMNS], fast=False)
+
+
+def _decode_batch(messages: Sequence[SourceMessage], columns: list[list[Any]], *, fast: bool) -> DecodedBatch:
+    (tenants, environments, ids, names, customers, customer_ids, timestamps, sources, texts, ingested) = (
+        columns
+    )
+    properties: list[dict[str, Any]] = []
+    dead: list[tuple[int, str]] = []
+    loads, dumps = orjson.loads, orjson.dumps
+    for index, message in enumerate(messages):
+        payload = message.payload
+        if not payload:
+            dead.append((index, "empty message"))
+            continue
+        data: Any = None
+        if fast:
+            try:
+                data = loads(payload)
+            except orjson.JSONDecodeError:
+                data = None
+        if type(data) is dict:
+            tenant = data.get("tenant_id")
+            environment = data.get("environment_id")
+            event_id = data.get("event_id")
+            customer = data.get("external_customer_id")
+            name = data.get("event_name")
+            customer_id = data.get("customer_id")
+            source = data.get("source")
+            timestamp = data.get("timestamp")
+            ingested_at = data.get("ingested_at")
+            props = data.get("properties")
+            if props is None:
+                props = {}
+            if (
+                type(tenant) is str
+                and type(environment) is str
+                and type(event_id) is str
+                and type(customer) is str
+                and type(name) is str
+                and type(timestamp) is str
+                and type(ingested_at) is str
+                and (customer_id is None or type(customer_id) is str)
+                and (source is None or type(source) is str)
+                and type(props) is dict
+                and not _holds_float(props)
+            ):
+                name = name.strip()
+                if tenant.strip() and environment.strip() and event_id.strip() and customer.strip() and name:
+                    tenants.append(tenant)
+                    environments.append(environment)
+                    ids.append(event_id)
+                    names.append(name)
+                    customers.append(customer)
+                    customer_ids.append(customer_id)
+                    timestamps.append(timestamp)
+                    sources.append(source)
+                    texts.append(dumps(props).decode())
+                    ingested.append(ingested_at)
+                    properties.append(props)
+                    continue
+        try:
+            event = decode_event(payload, fallback_ingested_at=message.fallback_ingested_at)
+        except PoisonMessage as poison:
+            dead.append((index, poison.reason))
+            continue
+        tenants.append(event.tenant_id)
+        environments.append(event.environment_id)
+        ids.append(event.event_id)
+        names.append(event.event_name)
+        customers.append(event.external_customer_id)
+        customer_ids.append(event.customer_id)
+        timestamps.append(_rfc3339(event.timestamp))
+        sources.append(event.source)
+        texts.append(properties_json(event.properties))
+        ingested.append(_rfc3339(event.ingested_at))
+        properties.append(event.properties)
+    arrays = [
+        pa.array(column, pa.string()).cast(_INSTANT)
+        if name in ("timestamp", "ingested_at")
+        else pa.array(column, pa.string())
+        for name, column in zip(BATCH_COLUMNS, columns, strict=True)
+    ]
+    return DecodedBatch(pa.Table.from_arrays(arrays, names=list(BATCH_COLUMNS)), properties, dead)

@@ -1,0 +1,461 @@
+"""Usage events: the Flexprice request shape, the accepted event, and batch validation (BILLING_SEMANTICS.md §1).
+
+A batch is validated as a whole: every bad index and field is reported at once and nothing of a batch with
+any error is accepted. JSON numbers are ``Decimal`` from the first byte on; a ``float`` reaching this module
+is a programming error (``TypeError``), never silently rounded.
+
+``EventIn`` documents the request shape (OpenAPI); the hot path checks the same rules in plain code
+(``_check_item``), which is several times faster than building a pydantic model per event.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, field_validator
+
+MAX_BATCH = 1000
+# Generous for 1000 events with a few properties each; larger bodies are refused before parsing.
+MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TenantScope:
+    """Who sends the events: always taken from the API key, never from the body."""
+
+    tenant_id: str
+    environment_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimestampPolicy:
+    """How far from receipt time an event timestamp may lie (a tenant setting; §1 defaults)."""
+
+    max_past: timedelta = timedelta(days=35)
+    max_future: timedelta = timedelta(minutes=5)
+
+
+class EventValidationError(ValueError):
+    """A batch (or body) was rejected; ``errors`` lists every ``{index, field, message}``.
+
+    ``index`` is the event's position in the batch, or ``None`` for an error of the body itself.
+    """
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(_describe(e) for e in errors))
+
+
+class PayloadTooLarge(EventValidationError):
+    """The body exceeds ``MAX_BODY_BYTES`` (the API answers 413)."""
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    where = error["field"] if error["index"] is None else f"events[{error['index']}].{error['field']}"
+    return f"{where}: {error['message']}"
+
+
+class EventIn(BaseModel):
+    """One event as a client sends it (Flexprice ``IngestEventRequest``); unknown keys are ignored like Flexprice."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: str | None = None
+    event_name: str
+    external_customer_id: str
+    customer_id: str | None = None
+    timestamp: datetime | None = None
+    source: str | None = None
+    properties: dict[str, Any] = {}
+
+    @field_validator("event_name")
+    @classmethod
+    def _trim_event_name(cls, value: str) -> str:
+        trimmed = value.strip()
+        if not trimmed:
+            raise ValueError("must not be empty")
+        return trimmed
+
+    @field_validator("external_customer_id")
+    @classmethod
+    def _require_customer(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("event_id", "customer_id", "source")
+    @classmethod
+    def _blank_is_absent(cls, value: str | None) -> str | None:
+        # Flexprice treats an empty event_id as "assign one"; the same holds for the optional ids.
+        return value.strip() or None if value is not None else None
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _timestamp_is_rfc3339(cls, value: Any) -> Any:
+        # Lax pydantic would take a bare number as epoch seconds; Flexprice takes RFC 3339 strings only.
+        if value is None or isinstance(value, datetime):
+            return value
+        if not isinstance(value, str):
+            raise ValueError("must be an RFC 3339 string such as 2024-03-20T15:04:05Z")
+        return value
+
+    @field_validator("timestamp")
+    @classmethod
+    def _timestamp_is_aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("must include a UTC offset (e.g. Z or +05:30)")
+        return value
+
+    @field_validator("properties")
+    @classmethod
+    def _properties_have_no_floats(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _reject_floats(value, "properties")
+        return value
+
+
+def _reject_floats(value: Any, path: str) -> None:
+    if isinstance(value, float):
+        raise TypeError(f"{path} is a float; parse JSON with parse_float=Decimal (see parse_json)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _reject_floats(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _reject_floats(item, f"{path}.{i}")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An accepted event: scoped, with its id and timestamp settled, and the time it was accepted.
+
+    A slotted dataclass rather than a pydantic model: the sink builds hundreds of thousands per second
+    from messages it has already checked (``codec.decode_event``).
+    """
+
+    tenant_id: str
+    environment_id: str
+    event_id: str
+    event_name: str
+    external_customer_id: str
+    customer_id: str | None
+    timestamp: datetime
+    source: str | None
+    properties: dict[str, Any] = field(hash=False)
+    ingested_at: datetime
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        """The idempotency key: an id counts once per tenant and environment."""
+        return (self.tenant_id, self.environment_id, self.event_id)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _check_size(body: bytes | str) -> None:
+    size = len(body.encode() if isinstance(body, str) else body)
+    if size > MAX_BODY_BYTES:
+        raise PayloadTooLarge(
+            [
+                {
+                    "index": None,
+                    "field": "body",
+                    "message": f"body is {size} bytes; the limit is {MAX_BODY_BYTES}",
+                }
+            ]
+        )
+
+
+def parse_json(body: bytes | str) -> Any:
+    """Parse a request body with every number as ``Decimal`` or ``int``; raise ``EventValidationError``."""
+    _check_size(body)
+    return _parse_exactly(body)
+
+
+def _parse_exactly(body: bytes | str) -> Any:
+    try:
+        parsed = json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+        # An escaped lone surrogate (``"\ud800"``) parses, but is no Unicode text: no bus could carry it.
+        json.dumps(parsed, default=str, ensure_ascii=False).encode()
+    except (ValueError, UnicodeError, RecursionError) as exc:
+        raise EventValidationError(
+            [{"index": None, "field": "body", "message": f"malformed JSON: {exc}"}]
+        ) from None
+    return parsed
+
+
+def _parse_events_body(body: bytes | str) -> Any:
+    """Like ``parse_json``, but fast for the usual body: orjson, unless a property holds a JSON fraction.
+
+    orjson reads fractions and integers beyond 64 bits as floats; a body with such a number in a
+    ``properties`` object (and every malformed body, for the error message) is re-read by the exact parser.
+    Only ``properties`` pass values through: a number anywhere else is refused by type, float or not.
+    """
+    _check_size(body)
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return _parse_exactly(body)
+    items = parsed.get("events") if type(parsed) is dict else None
+    if type(items) is not list:
+        items = [parsed]
+    for item in items:
+        properties = item.get("properties") if type(item) is dict else None
+        if (type(properties) is dict or type(properties) is list) and _holds_float(properties):
+            return _parse_exactly(body)
+    return parsed
+
+
+def _holds_float(value: dict[str, Any] | list[Any]) -> bool:
+    for item in value.values() if type(value) is dict else value:
+        kind = type(item)
+        if kind is float or ((kind is dict or kind is list) and _holds_float(item)):
+            return True
+    return False
+
+
+def parse_bulk_body(body: bytes | str) -> list[Any]:
+    """The ``events`` list of a ``POST /v1/events/bulk`` body (``{"events": [...]}``)."""
+    parsed = _parse_events_body(body)
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("events"), list):
+        raise EventValidationError(
+            [{"index": None, "field": "events", "message": "must be a list of events"}]
+        )
+    events: list[Any] = parsed["events"]
+    return events
+
+
+def parse_single_body(body: bytes | str) -> list[Any]:
+    """A ``POST /v1/events`` body as a batch of one."""
+    parsed = _parse_events_body(body)
+    if not isinstance(parsed, dict):
+        raise EventValidationError([{"index": None, "field": "body", "message": "must be a JSON object"}])
+    return [parsed]
+
+
+def new_event_id() -> str:
+    """A server-assigned id, for events sent without one (Flexprice prefixes its ids the same way)."""
+    return f"event_{uuid.uuid4().hex}"
+
+
+def validate_batch(
+    raw_items: bytes | str | Sequence[Any],
+    scope: TenantScope,
+    now: datetime,
+    policy: TimestampPolicy | None = None,
+) -> list[Event]:
+    """Validate a batch and return the accepted events, or raise ``EventValidationError`` listing every error.
+
+    ``raw_items`` is a JSON array (bytes/str) or already-parsed items (numbers as ``Decimal``). ``now`` is the
+    receipt time: it defaults missing timestamps and anchors the timestamp policy. Events of one batch get
+    ``ingested_at = now + index µs`` so that a repeated id inside one batch resolves to its last occurrence.
+    """
+    if now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    policy = policy or TimestampPolicy()
+    items = parse_json(raw_items) if isinstance(raw_items, bytes | str) else raw_items
+    if not isinstance(items, Sequence) or isinstance(items, str | bytes):
+        raise EventValidationError(
+            [{"index": None, "field": "events", "message": "must be a list of events"}]
+        )
+    if not items:
+        raise EventValidationError(
+            [{"index": None, "field": "events", "message": "must hold at least 1 event"}]
+        )
+    if len(items) > MAX_BATCH:
+        raise EventValidationError(
+            [{"index": None, "field": "events", "message": f"holds {len(items)} events; at most {MAX_BATCH}"}]
+        )
+    now = now.astimezone(UTC)
+    earliest, latest = now - policy.max_past, now + policy.max_future
+    errors: list[dict[str, Any]] = []
+    accepted: list[Event] = []
+    scope_ids = (scope.tenant_id, scope.environment_id)
+    for index, item in enumerate(items):
+        if type(item) is not dict and not isinstance(item, Mapping):
+            errors.append({"index": index, "field": "event", "message": "must be a JSON object"})
+            continue
+        checked = _check_fast(item) or _check_item(item, index, errors)
+        if checked is None:
+            continue
+        event_id, event_name, customer, customer_id, timestamp, source, properties = checked
+        timestamp = now if timestamp is None else timestamp.astimezone(UTC)
+        if not earliest <= timestamp <= latest:
+            errors.append(
+                {"index": index, "field": "timestamp", "message": _crossed_bound(timestamp, now, policy)}
+            )
+            continue
+        accepted.append(
+            Event(
+                *scope_ids,
+                event_id or new_event_id(),
+                event_name,
+                customer,
+                customer_id,
+                timestamp,
+                source,
+                properties,
+                now + _INDEX_OFFSETS[index],
+            )
+        )
+    if errors:
+        raise EventValidationError(errors)
+    return accepted
+
+
+def _crossed_bound(timestamp: datetime, now: datetime, policy: TimestampPolicy) -> str:
+    if timestamp < now - policy.max_past:
+        return f"is more than {_human(policy.max_past)} in the past (max_past bound)"
+    return f"is more than {_human(policy.max_future)} in the future (max_future bound)"
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} seconds"
+
+
+_MISSING = object()
+# ``ingested_at`` offsets by batch index, built once: a timedelta per event is a measurable share of the cost.
+_INDEX_OFFSETS = tuple(timedelta(microseconds=i) for i in range(MAX_BATCH))
+_RFC3339_HINT = "must be an RFC 3339 string such as 2024-03-20T15:04:05Z"
+
+# (event_id, event_name, external_customer_id, customer_id, timestamp, source, properties)
+_Checked = tuple[str | None, str, str, str | None, datetime | None, str | None, dict[str, Any]]
+
+
+_OPTIONAL_STR = frozenset({str, type(None)})
+_OPTIONAL_PROPERTIES = frozenset({dict, type(None)})
+
+
+def _check_fast(item: Mapping[str, Any]) -> _Checked | None:
+    """The checked fields of a well-formed event, or ``None`` to let ``_check_item`` find what is wrong.
+
+    The common case in one pass of type tests; it accepts exactly what ``_check_item`` accepts.
+    """
+    get = item.get
+    event_name, customer = get("event_name"), get("external_customer_id")
+    event_id, customer_id, source = get("event_id"), get("customer_id"), get("source")
+    properties = get("properties")
+    if not (
+        type(event_name) is str
+        and type(customer) is str
+        and type(event_id) in _OPTIONAL_STR
+        and type(customer_id) in _OPTIONAL_STR
+        and type(source) in _OPTIONAL_STR
+        and type(properties) in _OPTIONAL_PROPERTIES
+    ):
+        return None
+    event_name = event_name.strip()
+    if not event_name or not customer.strip():
+        return None
+    raw_timestamp = get("timestamp")
+    timestamp = None
+    if raw_timestamp is not None:
+        timestamp = _rfc3339(raw_timestamp)
+        if timestamp is None:
+            return None
+    if properties is None:
+        properties = {}
+    else:
+        if _holds_float(properties):
+            _reject_floats(properties, "properties")
+        properties = dict(properties)
+    return (
+        event_id.strip() or None if event_id is not None else None,
+        event_name,
+        customer,
+        customer_id.strip() or None if customer_id is not None else None,
+        timestamp,
+        source.strip() or None if source is not None else None,
+        properties,
+    )
+
+
+def _check_item(item: Mapping[str, Any], index: int, errors: list[dict[str, Any]]) -> _Checked | None:
+    """``EventIn``'s rules in plain code: the checked fields, or ``None`` after appending every error."""
+    found = len(errors)
+
+    def fail(field_name: str, message: str) -> None:
+        errors.append({"index": index, "field": field_name, "message": message})
+
+    event_name = item.get("event_name", _MISSING)
+    if event_name is _MISSING or event_name is None:
+        fail("event_name", "required")
+    elif type(event_name) is not str:
+        fail("event_name", "must be a string")
+    else:
+        event_name = event_name.strip()
+        if not event_name:
+            fail("event_name", "must not be empty")
+    customer = item.get("external_customer_id", _MISSING)
+    if customer is _MISSING or customer is None:
+        fail("external_customer_id", "required")
+    elif type(customer) is not str:
+        fail("external_customer_id", "must be a string")
+    elif not customer.strip():
+        fail("external_customer_id", "must not be empty")
+    optional: list[str | None] = []
+    for key in ("event_id", "customer_id", "source"):
+        value = item.get(key)
+        if value is None:
+            optional.append(None)
+        elif type(value) is str:
+            # Flexprice treats an empty event_id as "assign one"; the same holds for the optional ids.
+            optional.append(value.strip() or None)
+        else:
+            fail(key, "must be a string")
+    timestamp = _check_timestamp(item.get("timestamp"), fail)
+    properties = item.get("properties")
+    if properties is None:
+        properties = {}
+    elif type(properties) is not dict:
+        fail("properties", "must be a JSON object")
+    else:
+        if _holds_float(properties):
+            _reject_floats(properties, "properties")
+        properties = dict(properties)
+    if len(errors) > found:
+        return None
+    event_id, customer_id, source = optional
+    return (event_id, event_name, customer, customer_id, timestamp, source, properties)
+
+
+def _rfc3339(value: Any) -> datetime | None:
+    # Flexprice takes RFC 3339 strings only: no epoch numbers, no naive times, and none of the other
+    # ISO 8601 forms ``fromisoformat`` reads (basic, week or ordinal dates, missing seconds, any separator).
+    if type(value) is not str:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if (
+        parsed.tzinfo is None
+        or len(value) < 20
+        or value[7] != "-"
+        or value[16] != ":"
+        or value[10] not in "Tt "
+    ):
+        return None
+    return parsed
+
+
+def _check_timestamp(value: Any, fail: Callable[[str, str], None]) -> datetime | None:
+    if value is None:
+        return None
+    parsed = _rfc3339(value)
+    if parsed is None:
+        naive = type(value) is str and _rfc3339(f"{value}Z") is not None
+        fail("timestamp", "must include a UTC offset (e.g. Z or +05:30)" if naive else _RFC3339_HINT)
+    return parsed

@@ -1,0 +1,165 @@
+"""The sink: bus → warehouse ``raw_events``, at least once, with poison messages set aside.
+
+Per batch: poll, decode (refusals become dead letters), insert the good events, tell the listeners, then
+commit the dead letters and the position together. A crash anywhere before the commit redelivers the batch;
+the warehouse counts an ``event_id`` once, so the re-insert is harmless. Listeners see every event at least
+once, after it is durable in the warehouse — the seam for the real-time usage read model.
+
+Throughput: a batch is decoded into Arrow columns in one pass (``codec.decode_batch``) and inserted as one
+Arrow table; ``Event`` objects are built only when a listener (or a store without ``insert_arrow``) needs
+them. A store with ``holding()`` (DuckDB) keeps its file open for one drain cycle — consecutive non-empty
+batches, at most ``hold_seconds`` — and releases it whenever the bus is idle, so other writers get their turn.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from flexprice_pipelines.events.codec import decode_batch
+from flexprice_pipelines.events.schema import Event
+from flexprice_pipelines.events.source import DeadLetter, SinkSource, SourceMessage
+
+if TYPE_CHECKING:
+    from flexprice_pipelines.settings import Settings
+    from flexprice_pipelines.warehouse.base import Warehouse
+
+
+class SinkListener(Protocol):
+    """Called with each batch once it is durable in the warehouse; must tolerate redelivered events."""
+
+    def on_events(self, events: Sequence[Event]) -> None:
+        """Take note of the events (keyed by ``Event.identity`` to stay idempotent)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What one batch did."""
+
+    polled: int
+    inserted: int
+    dead: int
+    seconds: float
+
+
+@dataclass(slots=True)
+class SinkTotals:
+    """Running totals of a sink run."""
+
+    batches: int = 0
+    polled: int = 0
+    inserted: int = 0
+    dead: int = 0
+    seconds: float = 0.0
+
+    def add(self, batch: BatchResult) -> None:
+        """Fold one batch into the totals."""
+        self.batches += 1
+        self.polled += batch.polled
+        self.inserted += batch.inserted
+        self.dead += batch.dead
+        self.seconds += batch.seconds
+
+
+class Sink:
+    """Drains a ``SinkSource`` into a ``Warehouse``."""
+
+    def __init__(
+        self,
+        source: SinkSource,
+        warehouse: Warehouse,
+        *,
+        listeners: Sequence[SinkListener] = (),
+        batch_size: int = 20_000,
+        poll_timeout: float = 0.5,
+        hold_seconds: float = 5.0,
+    ) -> None:
+        self.source = source
+        self.warehouse = warehouse
+        self.listeners = list(listeners)
+        self.batch_size = batch_size
+        self.poll_timeout = poll_timeout
+        self.hold_seconds = hold_seconds
+
+    def process_batch(self) -> BatchResult | None:
+        """Move one batch from the bus to the warehouse; ``None`` if nothing arrived."""
+        messages = self.source.poll(self.batch_size, self.poll_timeout)
+        if not messages:
+            return None
+        return self._move(messages)
+
+    def _move(self, messages: list[SourceMessage]) -> BatchResult:
+        started = time.perf_counter()
+        batch = decode_batch(messages)
+        dead = [DeadLetter(messages[index], reason) for index, reason in batch.dead]
+        if len(batch):
+            insert_arrow = getattr(self.warehouse, "insert_arrow", None)
+            events = batch.events() if self.listeners or insert_arrow is None else []
+            if insert_arrow is not None:
+                insert_arrow(batch.table)
+            else:
+                self.warehouse.insert_events(events)
+            for listener in self.listeners:
+                listener.on_events(events)
+        self.source.commit(messages, dead)
+        return BatchResult(len(messages), len(batch), len(dead), time.perf_counter() - started)
+
+    def run(
+        self,
+        *,
+        once: bool = False,
+        should_stop: Callable[[], bool] = lambda: False,
+        on_batch: Callable[[BatchResult, SinkTotals], None] | None = None,
+    ) -> SinkTotals:
+        """Process batches until stopped, or with ``once`` until the bus is drained."""
+        totals = SinkTotals()
+        holding = getattr(self.warehouse, "holding", None)
+        held: ExitStack | None = None
+        held_since = 0.0
+        try:
+            while not should_stop():
+                messages = self.source.poll(self.batch_size, self.poll_timeout)
+                if not messages:
+                    # Idle: give the file back before waiting, so other writers are not kept out.
+                    if held is not None:
+                        held.close()
+                        held = None
+                    if once and self.source.drained():
+                        break
+                    continue
+                if holding is not None and held is None:
+                    held = ExitStack()
+                    held.enter_context(holding())
+                    held_since = time.monotonic()
+                batch = self._move(messages)
+                totals.add(batch)
+                if on_batch is not None:
+                    on_batch(batch, totals)
+                if held is not None and time.monotonic() - held_since >= self.hold_seconds:
+                    held.close()
+                    held = None
+        finally:
+            if held is not None:
+                held.close()
+        return totals
+
+
+def make_source(settings: Settings) -> SinkSource:
+    """The consuming side of the bus chosen by ``FLEXPRICE_EVENT_BUS``."""
+    kind = settings.event_bus.strip().lower()
+    if kind == "outbox":
+        from flexprice_pipelines.events.outbox import OutboxSource
+
+        return OutboxSource(settings.home / "outbox.db")
+    if kind == "kafka":
+        from flexprice_pipelines.events.kafka import DLQ_TOPIC, EVENTS_TOPIC, KafkaSource, ensure_topics
+
+        ensure_topics(settings.kafka_bootstrap_servers, [EVENTS_TOPIC, DLQ_TOPIC])
+        return KafkaSource(
+            settings.kafka_bootstrap_servers, session_timeout_ms=settings.kafka_session_timeout_ms
+        )
+    raise ValueError(f"FLEXPRICE_EVENT_BUS must be 'outbox' or 'kafka', not {settings.event_bus!r}")

@@ -1,0 +1,7 @@
+"""Stripe: invoice sync (our finalized invoices → Stripe invoices) and the payment-status webhook.
+
+Modules: ``tables`` (connections and processed webhook events), ``connections`` (per-scope keys),
+``keys`` (idempotency keys), ``payloads`` (Stripe params from our rows), ``sync``
+(``sync_invoices_to_stripe``), ``webhooks`` (verify + apply events), ``assets`` (the Dagster asset
+factory), ``testing`` (a local Stripe HTTP stub for tests and the benchmark). See the README.
+"""

@@ -1,0 +1,1 @@
+"""Real-time usage read model and entitlement checks (see README.md in this folder)."""
