@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
+import dagster as dg
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import and_, or_
 
-import dagster as dg
 from flexprice_pipelines.catalog.db import make_engine, session_factory
 from flexprice_pipelines.catalog.models import Invoice
 from flexprice_pipelines.catalog.repository import Repository

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 
+import dagster as dg
 from sqlalchemy import or_
 
-import dagster as dg
 from flexprice_pipelines.catalog.models import Customer, Invoice
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.scope import Scope

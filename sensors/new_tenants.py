@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dagster as dg
 from sqlalchemy import select
 
-import dagster as dg
 from flexprice_pipelines.catalog.models import Tenant
 from flexprice_pipelines.defs.partitions import TENANTS
 from flexprice_pipelines.defs.resources import CatalogResource

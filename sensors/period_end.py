@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import dagster as dg
+
 from flexprice_pipelines.defs.billing.catalog_terms import load_environment_terms, tenant_scopes
 from flexprice_pipelines.defs.jobs import billing_job
 from flexprice_pipelines.defs.partitions import TENANTS, billing_partition_key

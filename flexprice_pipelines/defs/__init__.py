@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+
 from flexprice_pipelines.defs.billing.assets import ALL_BILLING_ASSETS
 from flexprice_pipelines.defs.jobs import billing_job, credit_grants_job, credit_grants_schedule
 from flexprice_pipelines.defs.resources import build_resources

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+
 from flexprice_pipelines.defs.billing.assets import credit_grant_applications
 from flexprice_pipelines.defs.partitions import TENANTS, billing_partition_key
 from flexprice_pipelines.defs.resources import ClockResource

@@ -16,10 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import dagster as dg
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-import dagster as dg
 from flexprice_pipelines.catalog import db
 from flexprice_pipelines.settings import Settings
 from flexprice_pipelines.warehouse import Warehouse, make_warehouse

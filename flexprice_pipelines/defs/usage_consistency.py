@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import dagster as dg
+
 from flexprice_pipelines.billing.meters import AggregationType
 from flexprice_pipelines.defs.billing.catalog_terms import tenant_scopes
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource, WarehouseResource

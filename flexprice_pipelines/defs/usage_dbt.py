@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-import dagster as dg
 from flexprice_pipelines.billing.meters import Meter
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys
 from flexprice_pipelines.defs.resources import (

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
+
 from flexprice_pipelines.pipeline_cli import bill_partitions
 from flexprice_pipelines.rating.windows import YearMonth
 from flexprice_pipelines.settings import Settings

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
+
 from flexprice_pipelines.integrations.hubspot.assets import HubSpotResource, build_hubspot_sync_asset
 from flexprice_pipelines.integrations.pdf.assets import ObjectStoreResource, build_invoice_pdfs_asset
 from flexprice_pipelines.integrations.stripe.assets import StripeResource, build_stripe_invoice_sync

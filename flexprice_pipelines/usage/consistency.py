@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import dagster as dg
+
 from flexprice_pipelines.usage.queries import WindowUsage
 
 Key = tuple[str, str, datetime, datetime]

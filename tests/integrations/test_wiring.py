@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import pytest
 import stripe
 from fastapi.testclient import TestClient
@@ -25,7 +26,6 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-import dagster as dg
 from api.app import create_app
 from api.deps import now
 from api.routers.invoices import pdf_filename

@@ -14,10 +14,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import pytest
 from sqlalchemy.orm import Session
 
-import dagster as dg
 from flexprice_pipelines.catalog import Repository, Scope, db, ledger
 from flexprice_pipelines.catalog.models import (
     Coupon,

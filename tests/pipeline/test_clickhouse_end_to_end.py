@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
-import dagster as dg
 from flexprice_pipelines.catalog import db
 from flexprice_pipelines.defs.billing.assets import ALL_BILLING_ASSETS
 from flexprice_pipelines.defs.partitions import billing_partition_key

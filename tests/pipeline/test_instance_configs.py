@@ -5,9 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
-
 import dagster as dg
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 

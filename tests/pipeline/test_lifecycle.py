@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import dagster as dg
 import pytest
 
-import dagster as dg
 from flexprice_pipelines.catalog.models import (
     Customer,
     Meter,

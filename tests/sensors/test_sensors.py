@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import dagster as dg
+
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource, WarehouseResource
 from sensors import late_events_sensor, new_tenants_sensor, period_end_sensor
 from tests.pipeline.conftest import Billing, daily_usage_plan, monthly_usage_plan, utc, worked_example_events

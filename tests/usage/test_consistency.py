@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import dagster as dg
 from sqlalchemy.orm import Session, sessionmaker
 
-import dagster as dg
 from flexprice_pipelines.billing.meters import aggregate
 from flexprice_pipelines.catalog import Scope, db
 from flexprice_pipelines.usage.catalog_view import load_meters

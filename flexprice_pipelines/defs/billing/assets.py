@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import dagster as dg
+
 from flexprice_pipelines.billing.errors import BillingError
 from flexprice_pipelines.billing.meters import deduplicate
 from flexprice_pipelines.defs.billing.catalog_terms import (

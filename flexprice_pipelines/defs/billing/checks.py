@@ -9,9 +9,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 
+import dagster as dg
 from sqlalchemy.orm import Session
 
-import dagster as dg
 from flexprice_pipelines.billing.meters import Event, Meter
 from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem
 from flexprice_pipelines.catalog.repository import Repository

@@ -8,11 +8,11 @@ a second pass update the same HubSpot objects.
 
 from collections.abc import Sequence
 
+import dagster as dg
 from hubspot import HubSpot
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import dagster as dg
 from flexprice_pipelines.catalog import Repository, Scope
 from flexprice_pipelines.catalog.models import Environment, Invoice
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Self
 
 import dagster as dg
+
 from flexprice_pipelines.defs.billing.catalog_terms import tenant_scopes
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys
 from flexprice_pipelines.defs.resources import CatalogResource

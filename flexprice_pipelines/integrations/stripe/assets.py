@@ -13,9 +13,9 @@ failure never blocks the partition.
 from collections.abc import Sequence
 from datetime import datetime
 
+import dagster as dg
 import stripe
 
-import dagster as dg
 from flexprice_pipelines.catalog.models import Invoice
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.defs.billing.catalog_terms import tenant_scopes

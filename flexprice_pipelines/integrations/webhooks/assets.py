@@ -8,9 +8,9 @@ Deliveries that used up every attempt are listed in the metadata and fail the
 
 from collections.abc import Sequence
 
+import dagster as dg
 import httpx
 
-import dagster as dg
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource
 from flexprice_pipelines.integrations.webhooks.delivery import DeliverySummary, deliver_pending

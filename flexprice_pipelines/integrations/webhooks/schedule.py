@@ -11,10 +11,10 @@ tick's scheduled time, never the wall clock.
 from collections.abc import Collection
 from datetime import UTC, datetime
 
+import dagster as dg
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import dagster as dg
 from flexprice_pipelines.defs.partitions import TENANTS, billing_partition_key
 from flexprice_pipelines.defs.resources import CatalogResource
 from flexprice_pipelines.integrations.webhooks.models import WebhookDelivery, WebhookEndpoint

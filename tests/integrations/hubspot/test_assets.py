@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import dagster as dg
 from fastapi import FastAPI
 
-import dagster as dg
 from flexprice_pipelines.catalog import Repository, Scope
 from flexprice_pipelines.catalog.models import Customer, EntityIntegrationMapping, Invoice
 from flexprice_pipelines.catalog.tenancy import create_tenant

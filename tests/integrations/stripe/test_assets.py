@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import dagster as dg
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-import dagster as dg
 from flexprice_pipelines.defs.partitions import billing_partition_key
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource
 from flexprice_pipelines.integrations.stripe.assets import CHECK, StripeResource, build_stripe_invoice_sync

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dagster as dg
 from fastapi import FastAPI
 
-import dagster as dg
 from flexprice_pipelines.catalog import Repository
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource
 from flexprice_pipelines.integrations.webhooks import INVOICE_VOIDED, WebhookDelivery, emit_system_event
