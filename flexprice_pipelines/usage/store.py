@@ -44,6 +44,19 @@ def _window_filter(table: Any, scope: Scope, key: WindowKey) -> Any:
     )
 
 
+def _window_columns(scope: Scope, key: WindowKey) -> dict[str, Any]:
+    """The identity columns of a window's rows (the write-side twin of ``_window_filter``)."""
+    customer, meter_id, start, end = key
+    return {
+        "tenant_id": scope.tenant_id,
+        "environment_id": scope.environment_id,
+        "external_customer_id": customer,
+        "meter_id": meter_id,
+        "window_start": start,
+        "window_end": end,
+    }
+
+
 def row_event(row: Any) -> MeterEvent:
     """A ``usage_meter_events`` row as a ``MeterEvent``."""
     return MeterEvent(
@@ -223,17 +236,9 @@ def insert_window(
     session: Session, scope: Scope, key: WindowKey, state: WindowState, *, billing: bool
 ) -> None:
     """Create the window row of ``key`` holding ``state`` (its distinct-value and bucket rows are the caller's)."""
-    customer, meter_id, start, end = key
     session.execute(
         insert(windows).values(
-            tenant_id=scope.tenant_id,
-            environment_id=scope.environment_id,
-            external_customer_id=customer,
-            meter_id=meter_id,
-            window_start=start,
-            window_end=end,
-            is_billing_window=billing,
-            **_state_values(state),
+            **_window_columns(scope, key), is_billing_window=billing, **_state_values(state)
         )
     )
 
@@ -246,14 +251,7 @@ def materialize(
     events = window_events(session, scope, customer, meter_id, start, end)
     state = fold(meter, start, end, events)
     insert_window(session, scope, key, state, billing=billing)
-    base = {
-        "tenant_id": scope.tenant_id,
-        "environment_id": scope.environment_id,
-        "external_customer_id": customer,
-        "meter_id": meter_id,
-        "window_start": start,
-        "window_end": end,
-    }
+    base = _window_columns(scope, key)
     if meter.aggregation.type is AggregationType.COUNT_UNIQUE:
         counts = Counter(e.unique_value for e in events if e.unique_value is not None)
         if counts:
@@ -278,18 +276,8 @@ def change_unique(session: Session, scope: Scope, key: WindowKey, value: str, de
     if current is None:
         if delta < 0:
             return 0
-        customer, meter_id, start, end = key
         session.execute(
-            insert(window_values).values(
-                tenant_id=scope.tenant_id,
-                environment_id=scope.environment_id,
-                external_customer_id=customer,
-                meter_id=meter_id,
-                window_start=start,
-                window_end=end,
-                unique_value=value,
-                refcount=delta,
-            )
+            insert(window_values).values(**_window_columns(scope, key), unique_value=value, refcount=delta)
         )
         return 1
     if current + delta <= 0:
@@ -316,17 +304,9 @@ def set_bucket_max(
     elif exists:
         session.execute(update(window_buckets).where(where).values(bucket_max=value))
     else:
-        customer, meter_id, start, end = key
         session.execute(
             insert(window_buckets).values(
-                tenant_id=scope.tenant_id,
-                environment_id=scope.environment_id,
-                external_customer_id=customer,
-                meter_id=meter_id,
-                window_start=start,
-                window_end=end,
-                bucket_start=bucket,
-                bucket_max=value,
+                **_window_columns(scope, key), bucket_start=bucket, bucket_max=value
             )
         )
 
