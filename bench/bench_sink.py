@@ -155,6 +155,9 @@ def main() -> None:
         duck.ensure_schema()
         duck_count, duck_seconds = time_sink(work / "outbox.db", duck, args.batch_size)
         assert duck_count == args.events, duck_count
+        with duck.connect() as conn:  # what landed, not what the sink believes it wrote
+            landed = conn.execute("SELECT count(*) FROM raw_events").fetchone()
+        assert landed == (args.events,), landed
 
         client = clickhouse_connect.get_client(dsn=f"chdb://{work / 'chdb'}")
         sink_store, ceiling_store = (
@@ -165,6 +168,8 @@ def main() -> None:
         ceiling_store.ensure_schema()
         ch_count, ch_seconds = time_sink(work / "outbox-ch.db", sink_store, args.batch_size)
         assert ch_count == args.events, ch_count
+        landed_ch = client.command("SELECT count() FROM sink.raw_events")
+        assert landed_ch == args.events, landed_ch
 
         chunks = arrow_chunks(make_events(args.events), args.batch_size)
         report("duckdb", duck_count, duck_seconds, ceiling_duckdb(work / "ceiling.duckdb", chunks))

@@ -126,6 +126,7 @@ _STATUS_BY_ERROR_NAME: Mapping[int, Sequence[str]] = {
 SYNTAX_ERROR = 62
 NOT_IMPLEMENTED = 48
 READONLY = 164
+CANNOT_DECOMPRESS = 271
 STD_EXCEPTION = 1001
 
 
@@ -285,9 +286,7 @@ def decode_body(body: bytes, content_encoding: str | None) -> bytes:
     if encoding == "deflate":
         return zlib.decompress(body)
     if encoding == "lz4":
-        import lz4.frame
-
-        return bytes(lz4.frame.decompress(body))
+        return _lz4_frames(body)
     if encoding == "zstd":
         from backports import zstd
 
@@ -297,6 +296,21 @@ def decode_body(body: bytes, content_encoding: str | None) -> bytes:
 
         return bytes(brotli.decompress(body))
     raise ClickHouseError(NOT_IMPLEMENTED, f"Unsupported Content-Encoding: {content_encoding}")
+
+
+def _lz4_frames(body: bytes) -> bytes:
+    """Every LZ4 frame of ``body``: clients stream one frame per block, and ``lz4.frame.decompress`` reads only the first."""
+    import lz4.frame
+
+    parts: list[bytes] = []
+    rest = body
+    while rest:
+        decompressor = lz4.frame.LZ4FrameDecompressor()
+        parts.append(decompressor.decompress(rest))
+        if not decompressor.eof:
+            raise ClickHouseError(CANNOT_DECOMPRESS, "Truncated LZ4 frame in the request body")
+        rest = decompressor.unused_data
+    return b"".join(parts)
 
 
 class ChdbEngine:
