@@ -6,6 +6,7 @@ and processes build as many independent apps as they like.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -61,6 +62,20 @@ class Database:
             return session.execute(text("select 1")).scalar() == 1
 
 
+_FROZEN = False
+
+
+def _freeze_startup_objects() -> None:
+    """Move what exists once the first app has started (modules, routes, schemas: ~165,000 objects that
+    live as long as the process) out of the collector's view, once per process. Otherwise every full
+    collection walks them all: ~115 ms on a 2-core machine, paid by whichever request triggers it."""
+    global _FROZEN
+    if not _FROZEN:
+        _FROZEN = True
+        gc.collect()
+        gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API for the catalog named by ``settings`` (default: read from ``FLEXPRICE_*``)."""
     settings = settings or Settings()
@@ -69,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         database.open()
+        _freeze_startup_objects()
         try:
             yield
         finally:

@@ -38,10 +38,24 @@ class Settings(BaseSettings):
         default=None, description="HubSpot private-app token; the HubSpot sync is off without one."
     )
     hubspot_host: str = "https://api.hubapi.com"
+    api_inline_checks: bool | None = Field(
+        default=None,
+        description=(
+            "Answer entitlement checks on the API's event loop instead of a worker thread; default: on for "
+            "a SQLite catalog (its reads take microseconds; a thread hop costs more, and its GIL hand-offs "
+            "dominate p99 under load), off for PostgreSQL (a slow query must not stall the loop)."
+        ),
+    )
 
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home.resolve() / 'catalog.db'}"
+
+    @property
+    def resolved_api_inline_checks(self) -> bool:
+        if self.api_inline_checks is not None:
+            return self.api_inline_checks
+        return self.resolved_database_url.startswith("sqlite")
 
     @property
     def resolved_warehouse_url(self) -> str:

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.usage.api.conftest import Tenant
@@ -37,7 +38,11 @@ async def _burst(app: FastAPI, key: str, requests: list[tuple[str, str, Any]]) -
         )
 
 
-def test_more_requests_than_connections_all_complete(app: FastAPI, tenant: Tenant) -> None:
+@pytest.mark.parametrize("inline_checks", [True, False], ids=["checks-on-loop", "checks-in-threads"])
+def test_more_requests_than_connections_all_complete(
+    app: FastAPI, tenant: Tenant, inline_checks: bool
+) -> None:
+    app.state.settings = app.state.settings.model_copy(update={"api_inline_checks": inline_checks})
     with app.state.database.session() as session:
         catalog = create_meters(
             session, tenant.scope, {"calls": {"event_name": "c", "aggregation": {"type": "COUNT"}}}
