@@ -48,10 +48,23 @@ def next_invoice_number(session: Session, scope: Scope, prefix: str, yyyymm: str
 
     Gapless and duplicate-free under concurrency; the number is consumed when the caller commits.
     """
+    (number,) = reserve_invoice_numbers(session, scope, prefix, yyyymm, 1)
+    return number
+
+
+def reserve_invoice_numbers(
+    session: Session, scope: Scope, prefix: str, yyyymm: str, count: int
+) -> list[str]:
+    """The next ``count`` numbers of the (tenant, environment, month) sequence, in order, with one locked
+    bump of the sequence row (a billing run numbers all of a month's invoices at once)."""
     if not prefix or not prefix.strip():
         raise InvalidArgument("must not be empty", field="prefix")
     if not _YEAR_MONTH.match(yyyymm):
         raise InvalidArgument(f"{yyyymm!r} is not YYYYMM", field="yyyymm")
+    if count < 0:
+        raise InvalidArgument(f"must not be negative, not {count}", field="count")
+    if count == 0:
+        return []
     _begin_write(session)
     key = (
         InvoiceSequence.tenant_id == scope.tenant_id,
@@ -69,13 +82,13 @@ def next_invoice_number(session: Session, scope: Scope, prefix: str, yyyymm: str
         .on_conflict_do_nothing(index_elements=["tenant_id", "environment_id", "year_month"])
     )
     session.execute(select(InvoiceSequence.id).where(*key).with_for_update())
-    value = session.execute(
+    last = session.execute(
         update(InvoiceSequence)
         .where(*key)
-        .values(last_value=InvoiceSequence.last_value + 1)
+        .values(last_value=InvoiceSequence.last_value + count)
         .returning(InvoiceSequence.last_value)
     ).scalar_one()
-    return f"{prefix.strip()}-{yyyymm}-{value:05d}"
+    return [f"{prefix.strip()}-{yyyymm}-{value:05d}" for value in range(last - count + 1, last + 1)]
 
 
 def _positive(value: Decimal, field: str) -> Decimal:

@@ -15,6 +15,7 @@ from flexprice_pipelines.catalog.ledger import (
     credit_wallet,
     debit_wallet,
     next_invoice_number,
+    reserve_invoice_numbers,
 )
 from flexprice_pipelines.catalog.models import (
     CreditGrant,
@@ -52,6 +53,21 @@ def test_invoice_numbers_per_tenant_and_month(
         assert next_invoice_number(session, scope, "INV", "202403") == "INV-202403-00002"
         assert next_invoice_number(session, scope, "INV", "202404") == "INV-202404-00001"
         assert next_invoice_number(session, other_scope, "ACME", "202403") == "ACME-202403-00001"
+
+
+def test_reserved_numbers_continue_the_same_sequence(factory: sessionmaker[Session], scope: Scope) -> None:
+    with write_session(factory) as session:
+        assert next_invoice_number(session, scope, "INV", "202406") == "INV-202406-00001"
+        assert reserve_invoice_numbers(session, scope, "INV", "202406", 3) == [
+            "INV-202406-00002",
+            "INV-202406-00003",
+            "INV-202406-00004",
+        ]
+        assert reserve_invoice_numbers(session, scope, "INV", "202406", 0) == []
+        assert next_invoice_number(session, scope, "INV", "202406") == "INV-202406-00005"
+    with pytest.raises(InvalidArgument) as excinfo, write_session(factory) as session:
+        reserve_invoice_numbers(session, scope, "INV", "202406", -1)
+    assert excinfo.value.field == "count"
 
 
 def test_rolled_back_number_is_reused(factory: sessionmaker[Session], scope: Scope) -> None:

@@ -339,7 +339,7 @@ def finalize(
 ) -> Invoice:
     """Finalize atomically (caller's transaction): debit the wallet, number the invoice, write it.
 
-    ``number`` is one the caller already reserved in this transaction (``numbering.reserve_numbers``).
+    ``number`` is one the caller already reserved in this transaction (``ledger.reserve_invoice_numbers``).
     """
     balances = _balances(session, scope, now, draft.customer_id).get((draft.customer_id, draft.currency), [])
     available = _available(balances)

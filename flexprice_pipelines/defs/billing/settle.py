@@ -18,6 +18,7 @@ from sqlalchemy import Table, insert, update
 from sqlalchemy.orm import Session
 
 from flexprice_pipelines.billing.invoicing import InvoiceStatus
+from flexprice_pipelines.catalog import ledger
 from flexprice_pipelines.catalog.models import Invoice
 from flexprice_pipelines.defs.billing.catalog_terms import EnvironmentTerms
 from flexprice_pipelines.defs.billing.invoice_store import (
@@ -34,7 +35,6 @@ from flexprice_pipelines.defs.billing.invoice_store import (
     void_and_replace,
     wallet_credit,
 )
-from flexprice_pipelines.defs.billing.numbering import reserve_numbers
 from flexprice_pipelines.rating.assemble import InvoiceDraft, assemble_invoice
 
 
@@ -81,7 +81,7 @@ def settle_environment(
     numbers = dict(
         zip(
             (d.period.invoice_id for d in to_number),
-            reserve_numbers(session, scope, env.invoice_prefix, month, len(to_number)),
+            ledger.reserve_invoice_numbers(session, scope, env.invoice_prefix, month, len(to_number)),
             strict=True,
         )
     )
