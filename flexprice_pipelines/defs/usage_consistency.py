@@ -1,8 +1,16 @@
 """The usage read model's consistency check on dbt's ``fct_period_usage``, per (tenant, period) partition.
 
 ``usage.consistency.build_consistency_check`` compares rows; this module supplies the two sides of
-one partition: the read model's closed billing windows ending in the month (every environment of the
-tenant) and the ``fct_period_usage`` rows of the same slice.
+one partition, keyed (customer, environment/meter, counted interval): the partition's billed usage
+windows — the CYCLE windows ``plan_partition`` gives ``billing_windows`` (every environment of the
+tenant) — evaluated on the read model, and the ``fct_period_usage`` rows of the same slice.
+
+The windows come from the billing plan, not from the read model's tracked windows: the read model also
+flags as billing windows a trial window (never billed) and the billing windows of an entitlement's
+meter that no line item bills, and it tracks the subscription's whole window where a line item that
+starts (or ends) inside it is billed over part of it — each would be a false difference. A planned
+interval the read model does not track as a row is folded from its per-event rows
+(``queries.window_usage``), exactly as an entitlement check reads it.
 """
 
 from __future__ import annotations
@@ -14,15 +22,16 @@ from typing import Any
 import dagster as dg
 
 from flexprice_pipelines.billing.meters import AggregationType
-from flexprice_pipelines.defs.billing.catalog_terms import tenant_scopes
+from flexprice_pipelines.billing.periods import BillingWindow
+from flexprice_pipelines.defs.billing.catalog_terms import load_environment_terms, tenant_scopes
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource, WarehouseResource
-from flexprice_pipelines.rating.windows import YearMonth
-from flexprice_pipelines.usage.catalog_view import load_meters
+from flexprice_pipelines.rating.windows import WindowRole, YearMonth, plan_partition
 from flexprice_pipelines.usage.consistency import build_consistency_check
-from flexprice_pipelines.usage.queries import WindowUsage, closed_billing_windows
+from flexprice_pipelines.usage.queries import WindowUsage, window_usage
 
 FCT_PERIOD_USAGE = "fct_period_usage"
-# The check keys (customer, meter, window); a line item's own start narrows its usage window in dbt only.
+# Keyed by the interval counted, [usage_start, window_end): a line item starting or ending inside a
+# subscription window is billed over that part only, and the read model is read over the same part.
 _FCT_SQL = {
     "duckdb": (
         "select environment_id, external_customer_id, meter_id, window_start, window_end, usage_start, "
@@ -63,31 +72,37 @@ def no_usage_as_none(aggregation: str, quantity: Decimal | None) -> Decimal | No
 
 
 def load_read_model(context: Any) -> list[WindowUsage]:
-    """The read model's billing windows of the tenant ending in the partition month, keyed per environment."""
+    """The read model's usage over every window the partition bills (every environment of the tenant)."""
     tenant, month = _partition(context)
     catalog: CatalogResource = context.resources.catalog
-    out: list[WindowUsage] = []
+    clock: ClockResource = context.resources.clock
+    now = clock.now()
+    out: dict[tuple[str, str, datetime, datetime], WindowUsage] = {}
     with catalog.read() as session:
         for scope in tenant_scopes(session, tenant):
-            meters = load_meters(session, scope)
-            for r in closed_billing_windows(
-                session, scope, meters, ending_from=month.start, ending_before=month.end
-            ):
-                aggregation = meters[r.meter_id].aggregation.type.value
-                out.append(
-                    WindowUsage(
-                        r.external_customer_id,
-                        f"{scope.environment_id}/{r.meter_id}",
-                        r.window_start,
-                        r.window_end,
-                        no_usage_as_none(aggregation, r.usage),
-                    )
+            terms = load_environment_terms(session, scope)
+            plan = plan_partition(list(terms.subscriptions), month, now, terms.grace, terms.max_past)
+            for w in plan.windows:
+                meter = terms.meters.get(w.meter_id)
+                # Only CYCLE windows reach dbt (``write_dbt_inputs``); late re-checks read earlier slices.
+                if w.role is not WindowRole.CYCLE or meter is None:
+                    continue
+                key = (
+                    w.external_customer_id,
+                    f"{scope.environment_id}/{w.meter_id}",
+                    w.window_start,
+                    w.window_end,
                 )
-    return out
+                if key in out:
+                    continue  # several line items bill one meter over one window: the same usage, one row
+                window = BillingWindow(w.window_start, w.window_end)
+                quantity = window_usage(session, scope, w.external_customer_id, w.meter_id, meter, window)
+                out[key] = WindowUsage(*key, no_usage_as_none(meter.aggregation.type.value, quantity))
+    return list(out.values())
 
 
 def load_fct_period_usage(context: Any) -> list[WindowUsage]:
-    """``fct_period_usage`` rows of the partition covering whole billing windows, keyed like the read model."""
+    """``fct_period_usage`` rows of the partition, keyed like the read model by the interval counted."""
     tenant, month = _partition(context)
     warehouse: WarehouseResource = context.resources.warehouse
     store = warehouse.store()
@@ -97,19 +112,11 @@ def load_fct_period_usage(context: Any) -> list[WindowUsage]:
     finally:
         store.close()
     out: dict[tuple[str, str, datetime, datetime], WindowUsage] = {}
-    for env, customer, meter_id, start, end, usage_start, aggregation, quantity in rows:
-        if _aware(usage_start) != _aware(start):
-            continue  # a line item starting mid-window: the read model tracks the whole window only
+    for env, customer, meter_id, _start, end, usage_start, aggregation, quantity in rows:
         value = None if quantity is None else Decimal(str(quantity))
-        row = WindowUsage(customer, f"{env}/{meter_id}", _aware(start), _aware(end), value)
+        key = (customer, f"{env}/{meter_id}", _aware(usage_start), _aware(end))
         # Several line items may bill one meter over one window: the same usage, one row.
-        out[(row.external_customer_id, row.meter_id, row.window_start, row.window_end)] = WindowUsage(
-            row.external_customer_id,
-            row.meter_id,
-            row.window_start,
-            row.window_end,
-            no_usage_as_none(str(aggregation), row.usage),
-        )
+        out[key] = WindowUsage(*key, no_usage_as_none(str(aggregation), value))
     return list(out.values())
 
 

@@ -89,7 +89,9 @@ def build_consistency_check(
     """A Dagster asset check on ``asset`` that fails listing the differing (customer, meter, window) rows.
 
     The loaders receive the check's context (partition keys, resources) and return each side's rows
-    for the slice being checked — ``queries.closed_billing_windows`` for the read model.
+    for the slice being checked. The pipeline's read-model side (``defs/usage_consistency.py``) reads the
+    windows the partition bills with ``queries.window_usage``; ``queries.closed_billing_windows`` also
+    lists tracked windows nothing bills (trial windows, entitled-only meters), so it is no key set.
     """
 
     @dg.asset_check(
