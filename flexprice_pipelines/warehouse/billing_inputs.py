@@ -212,8 +212,8 @@ def window_rows(
 ) -> list[tuple[Any, ...]]:
     """The ``billing_windows`` rows of a partition (in ``WINDOW_COLUMNS`` order), validated.
 
-    Raises ``ValueError`` for a malformed period key, a naive or inverted window, or a window that does
-    not end in ``period_key``.
+    Raises ``ValueError`` for a malformed period key, a naive or inverted window, or a window that ends
+    after ``period_key`` (one ending earlier is a line item that ended inside the billing period).
     """
     if not _PERIOD_KEY.match(period_key):
         raise ValueError(f"period_key must be 'YYYY-MM', got {period_key!r}")
@@ -224,10 +224,10 @@ def window_rows(
         usage_start = start if window.usage_start is None else _utc(window.usage_start, "usage_start")
         if not usage_start <= start <= end:
             raise ValueError(f"window {window.line_item_id}: need usage_start <= window_start <= window_end")
-        if period_key_of(end) != period_key:
-            raise ValueError(
-                f"window {window.line_item_id} ends {end.isoformat()}, outside period {period_key}"
-            )
+        # A window belongs to the partition of the billing period it is invoiced with: it ends in that
+        # month, or earlier when its line item ends inside the period (usage counted up to the item's end).
+        if period_key_of(end) > period_key:
+            raise ValueError(f"window {window.line_item_id} ends {end.isoformat()}, after period {period_key}")
         rows.append(
             (
                 tenant_id,
