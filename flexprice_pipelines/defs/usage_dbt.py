@@ -34,11 +34,30 @@ DBT_DIR = dbt_project_dir()
 USAGE_MODELS = "+fct_period_usage +fct_period_usage_buckets"
 
 
+# What ``dbt parse`` reads: a change to any of these makes an existing manifest stale.
+_PROJECT_FILES = ("dbt_project.yml", "packages.yml", "dependencies.yml")
+_PROJECT_DIRS = ("models", "macros", "tests", "seeds", "snapshots", "analyses")
+
+
+def _manifest_is_stale(manifest: Path, project_dir: Path = DBT_DIR) -> bool:
+    """Whether ``manifest`` is missing or older than a file of the dbt project (a model added or edited)."""
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [project_dir / name for name in _PROJECT_FILES]
+    sources += [f for d in _PROJECT_DIRS for f in (project_dir / d).rglob("*")]
+    return any(f.is_file() and f.stat().st_mtime > built for f in sources)
+
+
 def _manifest() -> Path:
-    """The dbt manifest; parsed once when missing (a fresh clone) — parsing needs no database."""
+    """The dbt manifest; (re)parsed when missing (a fresh clone) or stale — parsing needs no database.
+
+    A manifest older than the models would lack a model that ``dbt build`` then runs, and dagster-dbt fails
+    on the unknown node (``KeyError: 'model.flexprice.…'``).
+    """
     project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
     project.prepare_if_dev()
-    if not project.manifest_path.exists():
+    if _manifest_is_stale(project.manifest_path):
         subprocess.run(
             [
                 dbt_executable(),
