@@ -156,7 +156,7 @@ def bench_duckdb(events: int, customers: int, work: Path) -> tuple[float, float]
         write_billing_meters(conn, TENANT, ENVIRONMENT, METERS)
         write_billing_windows(conn, TENANT, ENVIRONMENT, PERIOD, _windows(customers))
     project = DbtProject("duckdb", {"FLEXPRICE_DUCKDB_PATH": str(path)}, work)
-    project.invoke("run", "--select", "stg_events", "int_meter_events")
+    project.invoke("run", "--select", "+int_meter_events")
     model = _model_seconds(project)
     with duckdb.connect(str(path)) as conn:
         conn.execute("SET TimeZone = 'UTC'")
@@ -182,7 +182,7 @@ def bench_chdb(events: int, customers: int, work: Path) -> tuple[float, float]:
         write_billing_windows(client, TENANT, ENVIRONMENT, PERIOD, _windows(customers), database=database)
         env = {"FLEXPRICE_CLICKHOUSE_PORT": str(server.port), "FLEXPRICE_CLICKHOUSE_DATABASE": database}
         project = DbtProject("clickhouse", env, work)
-        project.invoke("run", "--select", "stg_events", "int_meter_events")
+        project.invoke("run", "--select", "+int_meter_events")
         model = _model_seconds(project)
         client.command(f"drop table if exists {database}.ceiling")
         started = time.perf_counter()

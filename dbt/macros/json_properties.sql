@@ -122,7 +122,15 @@ coalesce(nullif(ltrim(regexp_extract({{ text }}, '^-?([0-9]*)', 1) || {{ frac }}
     end)
 {%- endmacro %}
 
+{#-
+  ClickHouse: the body runs inside a one-element arrayMap, so that a CASE/multiIf branch holding it is evaluated
+  only on the rows that take it (a plain expression tree is computed for every row: ~1 s per 1M events here).
+-#}
 {% macro clickhouse__plain_number(text) -%}
+arrayMap(literal -> {{ flexprice.clickhouse_plain_number_body('literal') }}, [{{ text }}])[1]
+{%- endmacro %}
+
+{% macro clickhouse_plain_number_body(text) -%}
 {%- set frac -%} regexpExtract({{ text }}, '^-?[0-9]*\\.([0-9]*)', 1) {%- endset -%}
 {%- set digits -%}
 if(replaceRegexpOne(regexpExtract({{ text }}, '^-?([0-9]*)', 1) || {{ frac }}, '^0+', '') = '', '0',

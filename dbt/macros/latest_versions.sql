@@ -8,20 +8,48 @@
   {{ return(adapter.dispatch('latest_event_versions', 'flexprice')(relation)) }}
 {%- endmacro %}
 
+{#-
+  Both engines: ids with one version (nearly all) pass straight through; only ids sent more than once are
+  ordered. Ranking or arg-maxing every id costs 2-3x the two cheap passes (a count per id, then a semi-join).
+-#}
+{% macro versioned_event_ids(relation) -%}
+(
+    select tenant_id, environment_id, event_id
+    from {{ relation }}
+    group by tenant_id, environment_id, event_id
+    having count(*) > 1
+)
+{%- endmacro %}
+
 {% macro duckdb__latest_event_versions(relation) -%}
-select *
-from {{ relation }}
-qualify row_number() over (
-    partition by tenant_id, environment_id, event_id
-    order by
-        ingested_us desc, event_us desc, cast(properties as varchar) desc, event_name desc,
-        external_customer_id desc, coalesce(customer_id, '') desc, coalesce(event_source, '') desc
-) = 1
+{%- set same_id -%}
+v.tenant_id = r.tenant_id and v.environment_id = r.environment_id and v.event_id = r.event_id
+{%- endset -%}
+select r.*
+from {{ relation }} as r
+where not exists (select 1 from {{ flexprice.versioned_event_ids(relation) }} as v where {{ same_id }})
+union all
+(
+    select r.*
+    from {{ relation }} as r
+    where exists (select 1 from {{ flexprice.versioned_event_ids(relation) }} as v where {{ same_id }})
+    qualify row_number() over (
+        partition by tenant_id, environment_id, event_id
+        order by
+            ingested_us desc, event_us desc, cast(properties as varchar) desc, event_name desc,
+            external_customer_id desc, coalesce(customer_id, '') desc, coalesce(event_source, '') desc
+    ) = 1
+)
 {%- endmacro %}
 
 {% macro clickhouse__latest_event_versions(relation) -%}
 {%- set columns = ['event_name', 'external_customer_id', 'customer_id', 'event_source', 'properties',
                    'event_at', 'ingested_at', 'event_us', 'ingested_us'] -%}
+{%- set versioned_ids = flexprice.versioned_event_ids(relation) -%}
+select tenant_id, environment_id, event_id, {{ columns | join(', ') }}
+from {{ relation }}
+where (tenant_id, environment_id, event_id) not in {{ versioned_ids }}
+union all
 select
     tenant_id,
     environment_id,
@@ -40,6 +68,7 @@ from (
                   ifNull(event_source, ''))
         ) as latest_version
     from {{ relation }}
+    where (tenant_id, environment_id, event_id) in {{ versioned_ids }}
     group by tenant_id, environment_id, event_id
 )
 {%- endmacro %}

@@ -30,3 +30,20 @@ select 1
 {% macro clickhouse__sql_string(value) -%}
 '{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}'
 {%- endmacro %}
+
+{#-
+  Whether any window of the run's partition bills a bucketed SUM / MAX meter, asked when the model runs
+  (at parse time the answer is yes, so the compiled SQL and docs show the full model).
+-#}
+{% macro partition_has_bucketed_meters() -%}
+{%- if not execute -%}{{ return(true) }}{%- endif -%}
+{%- set query -%}
+select count(*)
+from {{ source('warehouse', 'billing_windows') }} as w
+inner join {{ source('warehouse', 'billing_meters') }} as m
+    on w.tenant_id = m.tenant_id and w.environment_id = m.environment_id and w.meter_id = m.meter_id
+where {{ flexprice.partition_predicate('w') }}
+    and coalesce(m.bucket_size, '') != '' and m.aggregation_type in ('SUM', 'MAX')
+{%- endset -%}
+{{ return(run_query(query).columns[0].values()[0] > 0) }}
+{%- endmacro %}

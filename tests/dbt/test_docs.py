@@ -14,6 +14,7 @@ from tests.dbt.dbt_harness import DbtProject
 pytestmark = pytest.mark.slow
 
 MODELS = (
+    "stg_event_versions",
     "stg_events",
     "int_meter_events",
     "fct_period_usage",

@@ -54,19 +54,55 @@ named_matches as (
         and {{ flexprice.trim_whitespace('e.event_name') }} = m.event_name
 ),
 
+-- Filters need the properties of the events of filtered meters only. They are read from the versions of the
+-- ids that have a version named like a filtered meter (a superset of the ids whose latest version is), de-
+-- duplicated again there: named_matches is read once, so an engine that inlines CTEs (ClickHouse) does not
+-- de-duplicate every event twice, and a tenant without filters pays nothing here.
+filtered_meters as (
+    select tenant_id, environment_id, meter_id, event_name
+    from meters_with_filter_counts
+    where filter_key_count > 0
+),
+
+filter_candidate_ids as (
+    select distinct v.tenant_id as tenant_id, v.environment_id as environment_id, v.event_id as event_id
+    from {{ ref('stg_event_versions') }} as v
+    inner join filtered_meters as m
+        on v.tenant_id = m.tenant_id
+        and v.environment_id = m.environment_id
+        and {{ flexprice.trim_whitespace('v.event_name') }} = m.event_name
+),
+
+-- an IN set, not a join: ClickHouse probes a join with every left row even when its right side is empty
+filter_candidate_versions as (
+    select *
+    from {{ ref('stg_event_versions') }}
+    where (tenant_id, environment_id, event_id) in (
+        select tenant_id, environment_id, event_id from filter_candidate_ids
+    )
+),
+
+filter_candidates as (
+    {{ flexprice.latest_event_versions('filter_candidate_versions') }}
+),
+
 filter_property_kinds as (
     select
-        n.tenant_id as tenant_id,
-        n.environment_id as environment_id,
-        n.event_id as event_id,
-        n.meter_id as meter_id,
-        n.properties as properties,
+        e.tenant_id as tenant_id,
+        e.environment_id as environment_id,
+        e.event_id as event_id,
+        m.meter_id as meter_id,
+        e.properties as properties,
         f.filter_key as filter_key,
         f.filter_value as filter_value,
-        {{ flexprice.json_value_kind('n.properties', 'f.filter_key') }} as property_kind
-    from named_matches as n
+        {{ flexprice.json_value_kind('e.properties', 'f.filter_key') }} as property_kind
+    from filter_candidates as e
+    inner join filtered_meters as m
+        on e.tenant_id = m.tenant_id
+        and e.environment_id = m.environment_id
+        and {{ flexprice.trim_whitespace('e.event_name') }} = m.event_name
     inner join meter_filters as f
-        on n.tenant_id = f.tenant_id and n.environment_id = f.environment_id and n.meter_id = f.meter_id
+        on m.tenant_id = f.tenant_id and m.environment_id = f.environment_id and m.meter_id = f.meter_id
 ),
 
 filter_property_texts as (

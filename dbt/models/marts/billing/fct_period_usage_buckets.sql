@@ -17,9 +17,25 @@ with windows as (
 ),
 
 bucketed_meter_events as (
+{%- if flexprice.partition_has_bucketed_meters() %}
     select *
     from {{ ref('int_meter_events') }}
     where bucket_size is not null and aggregation_type in ('SUM', 'MAX')
+{%- else %}
+    -- No window of the partition bills a bucketed meter, so no event is read: both engines would still
+    -- de-duplicate every event behind a filter that rejects them all. Same column types, no rows.
+    select
+        tenant_id,
+        environment_id,
+        meter_id,
+        external_customer_id,
+        usage_start_us as event_us,
+        meter_id as aggregation_type,
+        {{ flexprice.try_quantity("'0'") }} as value,
+        meter_id as bucket_size
+    from windows
+    where 1 = 0
+{%- endif %}
 ),
 
 -- a bucket that starts before the window is clipped to the window's start
