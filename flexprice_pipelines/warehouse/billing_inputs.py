@@ -227,7 +227,9 @@ def window_rows(
         # A window belongs to the partition of the billing period it is invoiced with: it ends in that
         # month, or earlier when its line item ends inside the period (usage counted up to the item's end).
         if period_key_of(end) > period_key:
-            raise ValueError(f"window {window.line_item_id} ends {end.isoformat()}, after period {period_key}")
+            raise ValueError(
+                f"window {window.line_item_id} ends {end.isoformat()}, after period {period_key}"
+            )
         rows.append(
             (
                 tenant_id,
