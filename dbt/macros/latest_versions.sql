@@ -25,14 +25,16 @@
 {%- set same_id -%}
 v.tenant_id = r.tenant_id and v.environment_id = r.environment_id and v.event_id = r.event_id
 {%- endset -%}
+-- computed once (DuckDB materializes a CTE read twice)
+with versioned_ids as {{ flexprice.versioned_event_ids(relation) }}
 select r.*
 from {{ relation }} as r
-where not exists (select 1 from {{ flexprice.versioned_event_ids(relation) }} as v where {{ same_id }})
+where not exists (select 1 from versioned_ids as v where {{ same_id }})
 union all
 (
     select r.*
     from {{ relation }} as r
-    where exists (select 1 from {{ flexprice.versioned_event_ids(relation) }} as v where {{ same_id }})
+    where exists (select 1 from versioned_ids as v where {{ same_id }})
     qualify row_number() over (
         partition by tenant_id, environment_id, event_id
         order by

@@ -1,9 +1,6 @@
-with event_versions as (
-    select * from {{ ref('stg_event_versions') }}
-),
-
-latest_versions as (
-    {{ flexprice.latest_event_versions('event_versions') }}
+-- the view itself, not a CTE over it: DuckDB would copy every version into a materialized CTE (read 3 times)
+with latest_versions as (
+    {{ flexprice.latest_event_versions(ref('stg_event_versions')) }}
 ),
 
 final as (
