@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -127,7 +127,7 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         customers: Sequence[str],
         start: datetime,
         end: datetime,
-    ) -> list[dict[str, Any]]:
+    ) -> list[WarehouseEvent]:
         """Latest versions of the customers' events with ``start <= timestamp < end`` (UTC)."""
         if not customers:
             return []
@@ -251,16 +251,42 @@ def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _event(row: tuple[Any, ...]) -> dict[str, Any]:
-    event_id, name, customer, ts, properties, ingested = row
-    return {
-        "event_id": event_id,
-        "event_name": name,
-        "external_customer_id": customer,
-        "timestamp": _aware(ts),
-        "properties": json.loads(properties, parse_float=Decimal) if properties else {},
-        "ingested_at": _aware(ingested),
-    }
+_EVENT_KEYS = ("event_id", "event_name", "external_customer_id", "timestamp", "properties", "ingested_at")
+
+
+class WarehouseEvent(Mapping[str, Any]):
+    """A latest raw event version as the billing core reads it (``billing.meters.Event``), with
+    ``properties`` parsed from its JSON text on first read: the usage recount reads properties only for
+    meters with filters, and parsing a month of events it never reads cost more than the recount itself."""
+
+    __slots__ = ("_fields", "_properties_text")
+
+    def __init__(self, row: tuple[Any, ...]) -> None:
+        event_id, name, customer, ts, properties, ingested = row
+        self._fields: dict[str, Any] = {
+            "event_id": event_id,
+            "event_name": name,
+            "external_customer_id": customer,
+            "timestamp": _aware(ts),
+            "ingested_at": _aware(ingested),
+        }
+        self._properties_text: str | None = properties
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "properties" and key not in self._fields:
+            text = self._properties_text
+            self._fields[key] = json.loads(text, parse_float=Decimal) if text else {}
+        return self._fields[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_EVENT_KEYS)
+
+    def __len__(self) -> int:
+        return len(_EVENT_KEYS)
+
+
+def _event(row: tuple[Any, ...]) -> WarehouseEvent:
+    return WarehouseEvent(row)
 
 
 def dbt_project_dir() -> Path:

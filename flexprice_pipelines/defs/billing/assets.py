@@ -4,13 +4,13 @@ Each body reads its partition keys, loads through a resource, calls one pure fun
 through a resource (or the IO manager for intermediate values).
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 import dagster as dg
 
 from flexprice_pipelines.billing.errors import BillingError
-from flexprice_pipelines.billing.meters import deduplicate
+from flexprice_pipelines.billing.meters import Event, deduplicate
 from flexprice_pipelines.defs.billing.catalog_terms import (
     EnvironmentPlan,
     load_environment_terms,
@@ -149,7 +149,7 @@ def _usage_rows(
     tenant: str,
     month: YearMonth,
     env: EnvironmentPlan,
-    events: list[dict[str, object]],
+    events: Sequence[Event],
 ) -> dict[str, UsageRow]:
     windows = env.plan.windows
     if warehouse.usage_engine != "dbt":

@@ -5,8 +5,10 @@ They read what was written (catalog rows), not what the run meant to write.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 
 import dagster as dg
@@ -33,22 +35,50 @@ def count_window_events(
 ) -> list[tuple[str, int, int]]:
     """(window_id, events counted into usage, raw events the meter matches in the window) per window.
 
-    The raw side is recounted from the latest event versions, independently of the usage query.
+    The raw side is recounted from the latest event versions, independently of the usage query, with the
+    reference's ``event_matches``. Events are indexed by (customer, trimmed name) in time order, so each
+    window reads only its own slice (a window per meter per month used to rescan all of a customer's events).
     """
-    by_customer: dict[str, list[Event]] = defaultdict(list)
-    for event in events:
-        by_customer[str(event["external_customer_id"])].append(event)
+    index = _EventIndex(events)
     result = []
     for window in windows:
         row = rows.get(window_key(window))
-        raw = matched_events(
-            meters[window.meter_id],
-            by_customer.get(window.external_customer_id, []),
-            window.window_start,
-            window.window_end,
+        raw = index.matched(
+            meters[window.meter_id], window.external_customer_id, window.window_start, window.window_end
         )
         result.append((window.window_id, row.event_count if row is not None else 0, raw))
     return result
+
+
+class _EventIndex:
+    """Events per (external customer, trimmed event name), sorted by timestamp."""
+
+    def __init__(self, events: Iterable[Event]) -> None:
+        grouped: dict[tuple[str, str], list[tuple[datetime, Event]]] = defaultdict(list)
+        for event in events:
+            name = event.get("event_name")
+            if isinstance(name, str):  # event_matches never matches a non-string name
+                stamp = event["timestamp"]
+                if not isinstance(stamp, datetime):
+                    raise TypeError(f"event timestamp must be a datetime, not {type(stamp).__name__}")
+                grouped[(str(event["external_customer_id"]), name.strip())].append((stamp, event))
+        self._times: dict[tuple[str, str], list[datetime]] = {}
+        self._events: dict[tuple[str, str], list[Event]] = {}
+        for key, pairs in grouped.items():
+            pairs.sort(key=lambda pair: pair[0])
+            self._times[key] = [stamp for stamp, _ in pairs]
+            self._events[key] = [event for _, event in pairs]
+
+    def matched(self, meter: Meter, customer: str, start: datetime, end: datetime) -> int:
+        """``rating.usage.matched_events(meter, customer's events, start, end)``, from the slice ``[start, end)``."""
+        key = (customer, meter.event_name)
+        times = self._times.get(key)
+        if times is None:
+            return 0
+        lo, hi = bisect_left(times, start), bisect_left(times, end)
+        if not meter.filters:
+            return hi - lo  # the name matched and nothing else is asked
+        return matched_events(meter, self._events[key][lo:hi], start, end)
 
 
 def usage_check_result(name: str, counts: Sequence[tuple[str, int, int]]) -> dg.AssetCheckResult:
