@@ -14,6 +14,16 @@
 ){% endif %}
 {%- endmacro %}
 
+{#- The run's billing windows with their bounds in epoch microseconds (both billing marts start here). -#}
+{% macro partition_windows() -%}
+select
+    *,
+    {{ flexprice.epoch_us('usage_start') }} as usage_start_us,
+    {{ flexprice.epoch_us('window_end') }} as window_end_us
+from {{ source('warehouse', 'billing_windows') }}
+where {{ flexprice.partition_predicate() }}
+{%- endmacro %}
+
 {#- Pre-hook of the partition-scoped marts: a run replaces exactly its slice (delete, then append). -#}
 {% macro delete_partition_slice() -%}
 {%- if is_incremental() -%}

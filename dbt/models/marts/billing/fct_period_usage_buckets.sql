@@ -8,12 +8,7 @@
 }}
 
 with windows as (
-    select
-        *,
-        {{ flexprice.epoch_us('usage_start') }} as usage_start_us,
-        {{ flexprice.epoch_us('window_end') }} as window_end_us
-    from {{ source('warehouse', 'billing_windows') }}
-    where {{ flexprice.partition_predicate() }}
+    {{ flexprice.partition_windows() }}
 ),
 
 bucketed_meter_events as (
