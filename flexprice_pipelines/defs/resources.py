@@ -137,7 +137,7 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             rows = store.query(_events_sql(store.dialect), params)
         finally:
             store.close()
-        return [_event(row) for row in rows]
+        return [WarehouseEvent(row) for row in rows]
 
     @contextmanager
     def dbt_target(self) -> Iterator[tuple[Any, str]]:
@@ -182,7 +182,7 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         finally:
             store.close()
         return [
-            IngestedCustomer(str(t), str(e), str(c), _aware(first), _aware(at)) for t, e, c, first, at in rows
+            IngestedCustomer(str(t), str(e), str(c), as_utc(first), as_utc(at)) for t, e, c, first, at in rows
         ]
 
 
@@ -247,7 +247,8 @@ def _params(
     return {"tenant": tenant, "env": env, "customers": list(customers), "start": start, "end": end}
 
 
-def _aware(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
+    """A warehouse timestamp as an aware UTC datetime (DuckDB returns naive UTC, ClickHouse aware)."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -267,8 +268,8 @@ class WarehouseEvent(Mapping[str, Any]):
             "event_id": event_id,
             "event_name": name,
             "external_customer_id": customer,
-            "timestamp": _aware(ts),
-            "ingested_at": _aware(ingested),
+            "timestamp": as_utc(ts),
+            "ingested_at": as_utc(ingested),
         }
         self._properties_text: str | None = properties
 
@@ -283,10 +284,6 @@ class WarehouseEvent(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(_EVENT_KEYS)
-
-
-def _event(row: tuple[Any, ...]) -> WarehouseEvent:
-    return WarehouseEvent(row)
 
 
 def dbt_project_dir() -> Path:

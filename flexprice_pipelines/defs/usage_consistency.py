@@ -15,7 +15,7 @@ interval the read model does not track as a row is folded from its per-event row
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +24,7 @@ import dagster as dg
 from flexprice_pipelines.billing.meters import AggregationType
 from flexprice_pipelines.billing.periods import BillingWindow
 from flexprice_pipelines.defs.billing.catalog_terms import load_environment_terms, tenant_scopes
-from flexprice_pipelines.defs.resources import CatalogResource, ClockResource, WarehouseResource
+from flexprice_pipelines.defs.resources import CatalogResource, ClockResource, WarehouseResource, as_utc
 from flexprice_pipelines.rating.windows import WindowRole, YearMonth, plan_partition
 from flexprice_pipelines.usage.consistency import build_consistency_check
 from flexprice_pipelines.usage.queries import WindowUsage, window_usage
@@ -60,10 +60,6 @@ def _closed_at(context: Any) -> datetime:
     _, month = _partition(context)
     clock: ClockResource = context.resources.clock
     return min(month.end, clock.now())
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def no_usage_as_none(aggregation: str, quantity: Decimal | None) -> Decimal | None:
@@ -114,7 +110,7 @@ def load_fct_period_usage(context: Any) -> list[WindowUsage]:
     out: dict[tuple[str, str, datetime, datetime], WindowUsage] = {}
     for env, customer, meter_id, _start, end, usage_start, aggregation, quantity in rows:
         value = None if quantity is None else Decimal(str(quantity))
-        key = (customer, f"{env}/{meter_id}", _aware(usage_start), _aware(end))
+        key = (customer, f"{env}/{meter_id}", as_utc(usage_start), as_utc(end))
         # Several line items may bill one meter over one window: the same usage, one row.
         out[key] = WindowUsage(*key, no_usage_as_none(str(aggregation), value))
     return list(out.values())
