@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dagster as dg
 import pytest
@@ -85,6 +85,23 @@ class Billing:
             row = Repository(session, owner, model).create(**values)
             session.commit()
             return row
+
+    def subscribe(
+        self, owner: Scope, customer: Any, plan: Any, start: datetime, /, **values: Any
+    ) -> Subscription:
+        """``customer`` on ``plan`` from ``start`` (anchored there, a monthly USD subscription unless
+        ``values`` say otherwise)."""
+        fields: dict[str, Any] = {
+            "customer_id": customer.id,
+            "plan_id": plan.id,
+            "currency": "usd",
+            "billing_anchor": start,
+            "start_date": start,
+            "current_period_start": start,
+            "current_period_end": start,
+            "billing_period": "MONTHLY",
+        }
+        return cast(Subscription, self.create(owner, Subscription, **(fields | values)))
 
     def events(self, scope: Scope, rows: list[tuple[str, str, datetime, dict[str, Any]]], **kw: Any) -> None:
         """Land events (customer, name, timestamp, properties) through the warehouse adapter."""
@@ -279,18 +296,7 @@ def _subscribe(
     *,
     with_extras: bool,
 ) -> dict[str, str]:
-    sub = b.create(
-        scope,
-        Subscription,
-        customer_id=customer.id,
-        plan_id=plan.id,
-        currency=currency,
-        billing_anchor=start,
-        start_date=start,
-        current_period_start=start,
-        current_period_end=start,
-        billing_period="MONTHLY",
-    )
+    sub = b.subscribe(scope, customer, plan, start, currency=currency)
     names = {"api": "API calls", "storage": "Storage", "emails": "Emails", "platform": "Platform fee"}
     ids = {"subscription": sub.id, "customer": customer.id, "plan": plan.id}
     for key, price in prices.items():
@@ -355,18 +361,7 @@ def daily_usage_plan(
         entity_type="PLAN",
         entity_id=plan.id,
     )
-    sub = b.create(
-        scope,
-        Subscription,
-        customer_id=customer.id,
-        plan_id=plan.id,
-        currency="usd",
-        billing_anchor=start,
-        start_date=start,
-        current_period_start=start,
-        current_period_end=start,
-        billing_period="DAILY",
-    )
+    sub = b.subscribe(scope, customer, plan, start, billing_period="DAILY")
     item = b.create(
         scope,
         SubscriptionLineItem,

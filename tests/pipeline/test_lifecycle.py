@@ -12,7 +12,6 @@ from flexprice_pipelines.catalog.models import (
     Meter,
     Plan,
     Price,
-    Subscription,
     SubscriptionLineItem,
 )
 from tests.pipeline.conftest import Billing, invoice_by_reason, monthly_usage_plan, utc, worked_example_events
@@ -82,18 +81,7 @@ def test_zero_subtotal_cycle_invoice_is_skipped_without_a_number(billing: Billin
         entity_id=plan.id,
     )
     start = utc(2026, 1, 1)
-    sub = billing.create(
-        scope,
-        Subscription,
-        customer_id=customer.id,
-        plan_id=plan.id,
-        currency="usd",
-        billing_anchor=start,
-        start_date=start,
-        current_period_start=start,
-        current_period_end=FEB_1,
-        billing_period="MONTHLY",
-    )
+    sub = billing.subscribe(scope, customer, plan, start, current_period_end=FEB_1)
     billing.create(
         scope,
         SubscriptionLineItem,

@@ -19,7 +19,6 @@ from flexprice_pipelines.catalog.models import (
     Meter,
     Plan,
     Price,
-    Subscription,
     SubscriptionLineItem,
 )
 from tests.pipeline.conftest import Billing, invoice_by_reason, utc
@@ -55,19 +54,7 @@ def _catalog(b: Billing, scope: Scope) -> dict[str, str]:
         "api": b.create(scope, Price, amount=Decimal("0.01"), meter_id=api.id, **common),
         "storage": b.create(scope, Price, amount=Decimal("0.50"), meter_id=storage.id, **common),
     }
-    sub = b.create(
-        scope,
-        Subscription,
-        customer_id=customer.id,
-        plan_id=plan.id,
-        currency="usd",
-        billing_anchor=JAN_1,
-        start_date=JAN_1,
-        current_period_start=JAN_1,
-        current_period_end=FEB_1,
-        billing_cycle="calendar",
-        billing_period="MONTHLY",
-    )
+    sub = b.subscribe(scope, customer, plan, JAN_1, current_period_end=FEB_1, billing_cycle="calendar")
     ids = {"subscription": sub.id}
     names = {"api": "API calls", "storage": "Storage"}
     ends = {"api": JAN_25, "storage": None}

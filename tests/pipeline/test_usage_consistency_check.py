@@ -34,7 +34,6 @@ from flexprice_pipelines.catalog.models import (
     Meter,
     Plan,
     Price,
-    Subscription,
     SubscriptionLineItem,
 )
 from flexprice_pipelines.defs import pipeline_definitions
@@ -98,17 +97,11 @@ def _subscription(
     """A monthly calendar subscription billing ``items`` in arrears, entitled (no reset period) to ``entitled``."""
     customer = b.create(scope, Customer, external_id=external_id, name=external_id.title())
     plan = b.create(scope, Plan, name=f"Usage {external_id}")
-    sub = b.create(
+    sub = b.subscribe(
         scope,
-        Subscription,
-        customer_id=customer.id,
-        plan_id=plan.id,
-        currency="usd",
-        billing_anchor=start,
-        start_date=start,
-        current_period_start=start,
-        current_period_end=start,
-        billing_period="MONTHLY",
+        customer,
+        plan,
+        start,
         trial_end=trial_end,
         subscription_status="trialing" if trial_end else "active",
     )
