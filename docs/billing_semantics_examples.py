@@ -826,6 +826,142 @@ def section_6_pipeline() -> None:
 # --- §7 entitlements, wallets, coupons -----------------------------------------------------------
 
 
+def section_6_edges() -> None:
+    """Pauses, cancellation and mid-period line items as the partition plan bills them."""
+
+    def terms(**extra: Any) -> SubscriptionTerms:
+        fee = LineItemTerms(
+            line_item_id="li_fee",
+            price=Price.model_validate(
+                {
+                    "id": "p_fee",
+                    "type": "FIXED",
+                    "billing_model": "FLAT_FEE",
+                    "amount": "30",
+                    "currency": "usd",
+                    "billing_period": "MONTHLY",
+                    "invoice_cadence": "ARREAR",
+                }
+            ),
+            display_name="Support",
+        )
+        calls = LineItemTerms(
+            line_item_id="li_calls",
+            price=Price.model_validate(
+                {
+                    "id": "p_calls",
+                    "type": "USAGE",
+                    "billing_model": "FLAT_FEE",
+                    "amount": "1",
+                    "currency": "usd",
+                    "billing_period": "MONTHLY",
+                    "invoice_cadence": "ARREAR",
+                    "meter_id": "m",
+                }
+            ),
+            display_name="Calls",
+        )
+        base: dict[str, Any] = {
+            "tenant_id": "t",
+            "environment_id": "e",
+            "subscription_id": "s",
+            "customer_id": "c",
+            "external_customer_id": "x",
+            "plan_id": None,
+            "currency": "usd",
+            "start": at(2024, 1, 1),
+            "billing_period": BillingPeriod.MONTHLY,
+            "line_items": (fee, calls),
+        }
+        return SubscriptionTerms(**{**base, **extra})
+
+    paused = terms(pauses=((at(2024, 2, 5), at(2024, 2, 15)),))
+    plan = plan_partition([paused], YearMonth.parse("2024-03"), at(2024, 4, 1), timedelta(hours=2))
+    check(
+        "§5 pause: the window holding it ends 10 days later",
+        [(p.period_start.date().isoformat(), p.period_end.date().isoformat()) for p in plan.invoices],
+        [("2024-02-01", "2024-03-11")],
+    )
+    check(
+        "§5 pause: usage is counted over the whole window, pause included",
+        [
+            (w.window_start.date().isoformat(), w.window_end.date().isoformat())
+            for w in plan.windows
+            if w.role.value == "cycle"
+        ],
+        [("2024-02-01", "2024-03-11")],
+    )
+    fee_line = [r for r in rate_partition(plan, {"s": paused}, {}, {}) if r.line_item_id == "li_fee"]
+    check(
+        "§5 pause: the fixed charge of the longer window is billed once, whole",
+        [r.amount for r in fee_line],
+        [D(30)],
+    )
+
+    cancelled = terms(cancel_at=at(2024, 2, 10))
+    plan = plan_partition([cancelled], YearMonth.parse("2024-02"), at(2024, 3, 1), timedelta(hours=2))
+    check(
+        "§5 cancel: last window ends at the cancellation",
+        [(p.period_start.date().isoformat(), p.period_end.date().isoformat()) for p in plan.invoices],
+        [("2024-01-01", "2024-02-01"), ("2024-02-01", "2024-02-10")],
+    )
+    fee_line = [r for r in rate_partition(plan, {"s": cancelled}, {}, {}) if r.line_item_id == "li_fee"]
+    check(
+        "§5 cancel: ARREAR fixed charge of the short window is not prorated",
+        [(r.period_end.date().isoformat(), r.amount) for r in fee_line],
+        [("2024-02-01", D(30)), ("2024-02-10", D(30))],
+    )
+
+    late_item = terms(line_items=tuple(replace(i, start=at(2024, 1, 20)) for i in terms().line_items))
+    plan = plan_partition([late_item], YearMonth.parse("2024-02"), at(2024, 3, 1), timedelta(hours=2))
+    check(
+        "§6 line item from 01-20: usage window clipped to it",
+        [(w.window_start.date().isoformat(), w.window_end.date().isoformat()) for w in plan.windows],
+        [("2024-01-20", "2024-02-01")],
+    )
+    fee_line = [r for r in rate_partition(plan, {"s": late_item}, {}, {}) if r.line_item_id == "li_fee"]
+    check(
+        "§6 line item from 01-20: its fixed charge is billed whole",
+        [(r.period_start.date().isoformat(), r.amount) for r in fee_line],
+        [("2024-01-01", D(30))],
+    )
+    drafts = assemble_invoices(plan, {"s": late_item}, rate_partition(plan, {"s": late_item}, {}, {}), {})
+    check("§6 no usage, fixed 30: invoice is a DRAFT", drafts[0].status.value, "DRAFT")
+    none = terms(line_items=(terms().line_items[1],))
+    plan = plan_partition([none], YearMonth.parse("2024-02"), at(2024, 3, 1), timedelta(hours=2))
+    drafts = assemble_invoices(plan, {"s": none}, rate_partition(plan, {"s": none}, {}, {}), {})
+    check("§6 no usage, no fixed charge: SKIPPED", drafts[0].status.value, "SKIPPED")
+
+    quarterly = terms(
+        line_items=(
+            LineItemTerms(
+                line_item_id="li_q",
+                price=Price.model_validate(
+                    {
+                        "id": "p_q",
+                        "type": "FIXED",
+                        "billing_model": "FLAT_FEE",
+                        "amount": "90",
+                        "currency": "usd",
+                        "billing_period": "QUARTERLY",
+                        "invoice_cadence": "ADVANCE",
+                    }
+                ),
+                display_name="Quarterly platform fee",
+            ),
+        )
+    )
+    found = []
+    for month in ("2024-01", "2024-02", "2024-03", "2024-04"):
+        plan = plan_partition([quarterly], YearMonth.parse(month), at(2024, 5, 1), timedelta(hours=2))
+        found += [(month, c.start.date().isoformat(), c.end.date().isoformat()) for c in plan.charges]
+    check(
+        "§6 quarterly ADVANCE line on a monthly subscription",
+        found,
+        [("2024-01", "2024-01-01", "2024-04-01"), ("2024-04", "2024-04-01", "2024-07-01")],
+    )
+
+
 def section_7() -> None:
     def src(sub: str, kind: EntityType, limit: int | None, soft: bool = False) -> EntitlementSource:
         return EntitlementSource(
@@ -921,6 +1057,15 @@ def section_7() -> None:
 
 
 if __name__ == "__main__":
-    for section in (section_1, section_2, section_3, section_4, section_5, section_6, section_7):
+    for section in (
+        section_1,
+        section_2,
+        section_3,
+        section_4,
+        section_5,
+        section_6,
+        section_6_edges,
+        section_7,
+    ):
         section()
     print(f"{checked} figures match docs/billing-semantics.md")
