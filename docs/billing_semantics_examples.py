@@ -962,6 +962,57 @@ def section_6_edges() -> None:
     )
 
 
+def known_gaps() -> None:
+    """Behaviour the document lists under "Known gaps": pinned so that a fix shows up here."""
+    start = at(2024, 1, 1)
+    fee = LineItemTerms(
+        line_item_id="li",
+        price=Price.model_validate(
+            {
+                "id": "p",
+                "type": "FIXED",
+                "billing_model": "FLAT_FEE",
+                "amount": "49",
+                "currency": "usd",
+                "billing_period": "MONTHLY",
+                "invoice_cadence": "ADVANCE",
+            }
+        ),
+        display_name="fee",
+    )
+    coupon = CouponTerms(coupon=Coupon(id="w", type=CouponType.PERCENTAGE, percentage_off=D(10)), start=start)
+    sub = SubscriptionTerms(
+        tenant_id="t",
+        environment_id="e",
+        subscription_id="s",
+        customer_id="c",
+        external_customer_id="x",
+        plan_id=None,
+        currency="usd",
+        start=start,
+        billing_period=BillingPeriod.MONTHLY,
+        trial_end=start + timedelta(days=14),
+        line_items=(fee,),
+        coupons=(coupon,),
+    )
+    found = []
+    for month in ("2024-01", "2024-02"):
+        plan = plan_partition([sub], YearMonth.parse(month), at(2024, 3, 1), timedelta(hours=2))
+        for d in assemble_invoices(plan, {"s": sub}, rate_partition(plan, {"s": sub}, {}, {}), {}):
+            found.append(
+                (d.period.billing_reason.value, d.computation.subtotal, d.computation.total_discount)
+            )
+    check(
+        "gap: a once coupon on a trial subscription is spent on the zero CREATE invoice",
+        found,
+        [
+            ("SUBSCRIPTION_CREATE", D("0.00"), D("0.00")),
+            ("SUBSCRIPTION_CYCLE", D("49.00"), D("0.00")),
+            ("SUBSCRIPTION_CYCLE", D("49.00"), D("0.00")),
+        ],
+    )
+
+
 def section_7() -> None:
     def src(sub: str, kind: EntityType, limit: int | None, soft: bool = False) -> EntitlementSource:
         return EntitlementSource(
@@ -1066,6 +1117,7 @@ if __name__ == "__main__":
         section_6,
         section_6_edges,
         section_7,
+        known_gaps,
     ):
         section()
     print(f"{checked} figures match docs/billing-semantics.md")
