@@ -20,7 +20,7 @@ from api.errors import install_error_handlers
 from api.routers import ROUTERS
 from api.routers.entitlement_checks import CheckFastPath
 from flexprice_pipelines import __version__
-from flexprice_pipelines.catalog import db
+from flexprice_pipelines.catalog import db, secrets
 from flexprice_pipelines.settings import Settings
 
 DESCRIPTION = """\
@@ -79,6 +79,7 @@ def _freeze_startup_objects() -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API for the catalog named by ``settings`` (default: read from ``FLEXPRICE_*``)."""
     settings = settings or Settings()
+    secrets.configure(settings)  # stored secrets are encrypted with this app's keys
     database = Database(settings.resolved_database_url)
 
     @asynccontextmanager

@@ -56,6 +56,15 @@ class Unauthorized(Exception):
     """No API key, or one that resolves to no tenant."""
 
 
+class BadRequest(Exception):
+    """A request refused for one field's value (400), e.g. a webhook URL that is not public."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
 def error_body(status: int, message: str, details: Iterable[tuple[str | None, str]] = ()) -> dict[str, Any]:
     """The JSON body of every error response."""
     return {
@@ -135,6 +144,11 @@ async def _bus_unavailable(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _bad_request(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BadRequest)
+    return _respond(400, f"{exc.field}: {exc.message}", [(exc.field, exc.message)])
+
+
 async def _unauthorized(_: Request, exc: Exception) -> JSONResponse:
     return _respond(401, str(exc) or "missing or invalid x-api-key header")
 
@@ -161,5 +175,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(EventValidationError, _event_validation_error)
     app.add_exception_handler(BusUnavailable, _bus_unavailable)
     app.add_exception_handler(Unauthorized, _unauthorized)
+    app.add_exception_handler(BadRequest, _bad_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -21,6 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("flexprice_pipelines.catalog.cli:init", "Create the data directory and migrate the catalog."),
     "tenants": ("flexprice_pipelines.catalog.cli:tenants_app", "Create tenants (prints the API key once)."),
     "api-keys": ("flexprice_pipelines.catalog.cli:api_keys_app", "Create and revoke API keys."),
+    "secrets": (
+        "flexprice_pipelines.catalog.secrets_cli:secrets_app",
+        "Re-encrypt stored secrets with the primary key (rotate).",
+    ),
     "catalog": (
         "flexprice_pipelines.catalog.as_code_cli:catalog_app",
         "Catalog as code: apply / export YAML.",

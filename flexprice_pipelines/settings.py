@@ -9,8 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEYS_FILE = "secret.keys"
 
 
 class Settings(BaseSettings):
@@ -38,6 +40,21 @@ class Settings(BaseSettings):
         default=None, description="HubSpot private-app token; the HubSpot sync is off without one."
     )
     hubspot_host: str = "https://api.hubapi.com"
+    webhooks_allow_loopback: bool = Field(
+        default=False,
+        description=(
+            "Development only: let webhook endpoints use loopback (127.0.0.1, ::1, localhost). Private, "
+            "link-local and every other non-public destination stay refused."
+        ),
+    )
+    secret_keys: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Comma-separated Fernet keys that encrypt stored secrets (webhook signing secrets, provider "
+            "keys); the first encrypts, every one decrypts. Required with a PostgreSQL catalog; the "
+            "embedded default reads <home>/secret.keys, which `flexprice init` creates."
+        ),
+    )
     api_inline_checks: bool | None = Field(
         default=None,
         description=(
@@ -50,6 +67,21 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home.resolve() / 'catalog.db'}"
+
+    @property
+    def secret_keys_file(self) -> Path:
+        return self.home.resolve() / SECRET_KEYS_FILE
+
+    @property
+    def resolved_secret_keys(self) -> list[str]:
+        """The configured Fernet keys, primary first; ``[]`` when none is configured."""
+        if self.secret_keys is not None:
+            return [k.strip() for k in self.secret_keys.get_secret_value().split(",") if k.strip()]
+        # The key file is the embedded default's: production must name its keys explicitly.
+        if self.resolved_database_url.startswith("sqlite") and self.secret_keys_file.is_file():
+            lines = self.secret_keys_file.read_text().splitlines()
+            return [k.strip() for k in lines if k.strip() and not k.startswith("#")]
+        return []
 
     @property
     def resolved_api_inline_checks(self) -> bool:

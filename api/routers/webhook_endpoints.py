@@ -1,20 +1,28 @@
 """``/v1/webhooks/endpoints``: where a tenant wants its system events, and what was sent there.
 
 The signing secret (``whsec_…``) is shown once, in the create response; receivers verify
-deliveries with it (Standard Webhooks / svix-compatible headers).
+deliveries with it (Standard Webhooks / svix-compatible headers). It is stored encrypted and no
+other route returns it.
+
+A URL must name a public destination: create and update answer 400 naming ``url`` for loopback,
+private, link-local and other non-public addresses in any spelling, special-use or single-label
+names, trailing-dot names and credentials in the URL (``integrations/destinations.py``); the
+drainer checks again after resolving the name at each send. Attempts show the status code and a
+fixed reason, never the endpoint's answer.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import Path, Query, status
+from fastapi import Depends, Path, Query, Request, status
 from pydantic import AfterValidator, AnyHttpUrl, ConfigDict, Field, UrlConstraints
 from sqlalchemy import func, select
 
 from api.crud import PageDep, filters, page_of
 from api.deps import CatalogDep, WriteCatalogDep
+from api.errors import BadRequest
 from api.routing import domain_router
 from api.schemas.common import (
     AuditPublic,
@@ -28,6 +36,7 @@ from api.schemas.common import (
     metadata_out,
 )
 from flexprice_pipelines.catalog import Page
+from flexprice_pipelines.integrations.destinations import DestinationPolicy, DestinationRefused
 from flexprice_pipelines.integrations.webhooks import (
     EVENT_TYPES,
     WebhookDeliveryAttempt,
@@ -96,7 +105,10 @@ class DeliveryAttemptPublic(PublicModel):
     attempt: int
     attempted_at: datetime
     status_code: int | None
-    error: str | None
+    error: str | None = Field(
+        description="Why the attempt failed, a fixed phrase: `HTTP <status>`, `timed out`, "
+        "`connection refused`, `destination not public` … (never the endpoint's answer)."
+    )
     duration_ms: int
     next_attempt_at: datetime | None
     delivered_at: datetime | None
@@ -106,11 +118,35 @@ def _unique(events: list[str]) -> list[str]:
     return list(dict.fromkeys(events))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=WebhookEndpointCreated)
-def create_webhook_endpoint(body: WebhookEndpointCreate, catalog: WriteCatalogDep) -> WebhookEndpointCreated:
-    """Register a URL for the chosen system events; the response carries the signing secret."""
+def destination_policy(request: Request) -> DestinationPolicy:
+    """Where endpoints may point: public addresses (loopback too under ``webhooks_allow_loopback``)."""
+    return DestinationPolicy(allow_loopback=request.app.state.settings.webhooks_allow_loopback)
+
+
+PolicyDep = Annotated[DestinationPolicy, Depends(destination_policy)]
+_URL_REFUSED: dict[int | str, dict[str, Any]] = {
+    400: {"description": "`url` is not a public http(s) destination; `details` names `body.url`."}
+}
+
+
+def _public_url(url: object, policy: DestinationPolicy) -> str:
+    text = str(url)
+    try:
+        policy.check_url(text)
+    except DestinationRefused as refused:
+        raise BadRequest("body.url", refused.reason) from None
+    return text
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=WebhookEndpointCreated, responses=_URL_REFUSED
+)
+def create_webhook_endpoint(
+    body: WebhookEndpointCreate, catalog: WriteCatalogDep, policy: PolicyDep
+) -> WebhookEndpointCreated:
+    """Register a public URL for the chosen system events; the response carries the signing secret."""
     endpoint = catalog.repo(WebhookEndpoint).create(
-        url=str(body.url),
+        url=_public_url(body.url, policy),
         enabled_events=_unique(list(body.enabled_events)),
         description=body.description,
         metadata=body.metadata,
@@ -140,14 +176,14 @@ def get_webhook_endpoint(id: EndpointId, catalog: CatalogDep) -> WebhookEndpoint
     return catalog.repo(WebhookEndpoint).get(id)
 
 
-@router.put("/{id}", response_model=WebhookEndpointPublic)
+@router.put("/{id}", response_model=WebhookEndpointPublic, responses=_URL_REFUSED)
 def update_webhook_endpoint(
-    id: EndpointId, body: WebhookEndpointUpdate, catalog: WriteCatalogDep
+    id: EndpointId, body: WebhookEndpointUpdate, catalog: WriteCatalogDep, policy: PolicyDep
 ) -> WebhookEndpoint:
-    """Change the URL, the events, or disable it (a disabled endpoint keeps its deliveries pending)."""
+    """Change the URL (public only), the events, or disable it (a disabled endpoint keeps its deliveries pending)."""
     changes = body.set_fields()
     if "url" in changes:
-        changes["url"] = str(changes["url"])
+        changes["url"] = _public_url(changes["url"], policy)
     if "enabled_events" in changes:
         changes["enabled_events"] = _unique(list(changes["enabled_events"]))
     endpoint = catalog.repo(WebhookEndpoint).update(id, **changes)
@@ -169,7 +205,7 @@ def list_delivery_attempts(
     page: PageDep,
     delivery_id: Annotated[Id | None, Query(description="Only this delivery (webhook-id).")] = None,
 ) -> ListResponse[DeliveryAttemptPublic]:
-    """Every attempt made to deliver to this endpoint, oldest first: status code, error, next retry."""
+    """Every attempt made to deliver to this endpoint, oldest first: status code, reason, next retry."""
     endpoint = catalog.repo(WebhookEndpoint).get(id)
     attempts = catalog.repo(WebhookDeliveryAttempt)
     statement = attempts.select().where(WebhookDeliveryAttempt.endpoint_id == endpoint.id)

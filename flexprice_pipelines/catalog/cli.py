@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from flexprice_pipelines.catalog import db
+from flexprice_pipelines.catalog import db, secrets
 from flexprice_pipelines.catalog.errors import CatalogError
 from flexprice_pipelines.catalog.tenancy import (
     DEFAULT_ENVIRONMENT,
@@ -33,10 +33,19 @@ _PARAM_HINTS = {"tenant": "--tenant", "environment": "--environment", "key_id": 
 
 
 def init() -> None:
-    """Create the data directory and bring the catalog database to the newest schema."""
+    """Create the data directory and bring the catalog database to the newest schema.
+
+    With no ``FLEXPRICE_SECRET_KEYS``, the embedded default gets a key file (``<home>/secret.keys``,
+    0600) for the secrets stored encrypted; a PostgreSQL catalog requires the setting instead."""
     settings = Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url
+    if settings.secret_keys is None:
+        if not url.startswith("sqlite"):
+            typer.echo("error: FLEXPRICE_SECRET_KEYS is required with a PostgreSQL catalog", err=True)
+            raise typer.Exit(1)
+        if secrets.write_key_file(settings.secret_keys_file):
+            typer.echo(f"created {settings.secret_keys_file} (keep it: stored secrets need it)")
     try:
         db.migrate(url)
     except Exception as exc:  # a CLI reports a broken URL or an unreachable server, it doesn't trace

@@ -42,7 +42,7 @@ def integration_definitions(settings: Settings | None = None) -> dg.Definitions:
     chosen = settings or Settings()
     pdfs = build_invoice_pdfs_asset(deps=(INVOICES,))
     downstream = (INVOICE_PDFS,)  # sync what was rendered: the order of ARCHITECTURE.md's data flow
-    webhooks = build_webhook_deliveries_asset(deps=downstream)
+    webhooks = build_webhook_deliveries_asset(deps=downstream, allow_loopback=chosen.webhooks_allow_loopback)
     return dg.Definitions(
         assets=[
             pdfs,

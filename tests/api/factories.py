@@ -149,7 +149,8 @@ def invoice(t: Tenant, status: str = "FINALIZED", payment_status: str = "PENDING
 
 def webhook_endpoint(t: Tenant) -> Obj:
     return t.created(
-        "/v1/webhooks/endpoints", {"url": "http://127.0.0.1:9/hooks", "enabled_events": ["invoice.finalized"]}
+        "/v1/webhooks/endpoints",
+        {"url": "https://hooks.example.com/flexprice", "enabled_events": ["invoice.finalized"]},
     )
 
 

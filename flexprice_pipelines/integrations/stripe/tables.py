@@ -6,24 +6,25 @@ statements by the sync and the webhook route, never through the scoped ``Reposit
 
 from __future__ import annotations
 
-from sqlalchemy import Column, MetaData, String, Table, Text
+from sqlalchemy import Column, MetaData, String, Table
 
 from flexprice_pipelines.catalog.models.base import NAMING_CONVENTION
+from flexprice_pipelines.catalog.secrets import EncryptedText
 from flexprice_pipelines.catalog.types import UTCDateTime
 
 integration_metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-# One provider account per (tenant, environment), as Flexprice's ``connections``. Secrets are kept
-# in plain text: the webhook secret must be readable to compute the HMAC (Flexprice encrypts them
-# with a server key; we have no key management yet).
+# One provider account per (tenant, environment), as Flexprice's ``connections``. Secrets are stored
+# encrypted with the keys from settings (``catalog/secrets.py``, migration 0005); they must stay
+# decryptable, not hashed: the API key is sent to Stripe and the webhook secret keys an HMAC.
 connections = Table(
     "integration_connections",
     integration_metadata,
     Column("tenant_id", String(64), primary_key=True),
     Column("environment_id", String(64), primary_key=True),
     Column("provider_type", String(30), primary_key=True),
-    Column("secret_key", Text, nullable=True),
-    Column("webhook_secret", Text, nullable=True),
+    Column("secret_key", EncryptedText(), nullable=True),
+    Column("webhook_secret", EncryptedText(), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )

@@ -13,6 +13,7 @@ import httpx
 
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource
+from flexprice_pipelines.integrations.destinations import DestinationPolicy
 from flexprice_pipelines.integrations.webhooks.delivery import DeliverySummary, deliver_pending
 
 WEBHOOK_RETRY = dg.RetryPolicy(
@@ -43,8 +44,13 @@ def build_webhook_deliveries_asset(
     partitions_def: dg.PartitionsDefinition = BILLING_PARTITIONS,
     retry_policy: dg.RetryPolicy = WEBHOOK_RETRY,
     timeout: float = 10.0,
+    allow_loopback: bool = False,
 ) -> dg.AssetsDefinition:
-    """The ``webhook_deliveries`` asset, needing ``catalog`` and ``clock`` resources."""
+    """The ``webhook_deliveries`` asset, needing ``catalog`` and ``clock`` resources.
+
+    ``allow_loopback`` (``FLEXPRICE_WEBHOOKS_ALLOW_LOOPBACK``, development only) lets deliveries
+    reach 127.0.0.1 / ::1; every other non-public destination is refused regardless."""
+    destinations = DestinationPolicy(allow_loopback=allow_loopback)
 
     @dg.asset(
         name=name,
@@ -61,7 +67,9 @@ def build_webhook_deliveries_asset(
         """System events of the tenant delivered to its webhook endpoints (signed, retried, logged)."""
         tenant, _ = partition_keys(context)
         with httpx.Client() as http, catalog.write() as session:
-            summary = deliver_pending(session, http, clock.now(), tenant_id=tenant, timeout=timeout)
+            summary = deliver_pending(
+                session, http, clock.now(), tenant_id=tenant, timeout=timeout, destinations=destinations
+            )
         metadata = delivery_metadata(summary)
         return dg.MaterializeResult(
             metadata=metadata,  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ its event's own scope (``events.emit_system_event``) — an endpoint never sees 
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flexprice_pipelines.catalog.ids import deterministic_id
+from flexprice_pipelines.integrations.destinations import (
+    DestinationPolicy,
+    DestinationRefused,
+    pinned_request,
+)
 from flexprice_pipelines.integrations.webhooks.backoff import next_attempt_at
 from flexprice_pipelines.integrations.webhooks.events import message_body
 from flexprice_pipelines.integrations.webhooks.models import (
@@ -30,7 +36,7 @@ from flexprice_pipelines.integrations.webhooks.signing import signature_headers
 
 DEFAULT_TIMEOUT = 10.0
 BATCH_SIZE = 200
-_ERROR_CHARS = 500
+_DRAIN_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,19 +73,61 @@ class _Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def _send(client: httpx.Client, url: str, headers: dict[str, str], body: bytes, timeout: float) -> _Outcome:
+def _reason(exc: httpx.HTTPError) -> str:
+    """A fixed phrase for a failed request: the exception text can carry what the remote sent."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, ConnectionRefusedError):
+                return "connection refused"
+            if isinstance(cause, ssl.SSLError):
+                return "TLS error"
+            cause = cause.__cause__ or cause.__context__
+        return "connection failed"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
+        return "protocol error"
+    return "request failed"
+
+
+def _send(
+    client: httpx.Client,
+    policy: DestinationPolicy,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    timeout: float,
+) -> _Outcome:
     started = time.perf_counter()
+
+    def elapsed() -> int:
+        return int((time.perf_counter() - started) * 1000)
+
     try:
-        response = client.post(url, content=body, headers=headers, timeout=timeout)
-    except httpx.HTTPError as exc:
-        elapsed = int((time.perf_counter() - started) * 1000)
-        return _Outcome(None, f"{type(exc).__name__}: {exc}"[:_ERROR_CHARS], elapsed)
-    elapsed = int((time.perf_counter() - started) * 1000)
-    if 200 <= response.status_code < 300:
-        return _Outcome(response.status_code, None, elapsed)
-    return _Outcome(
-        response.status_code, f"HTTP {response.status_code}: {response.text}"[:_ERROR_CHARS], elapsed
+        # Resolved and checked once; the request goes to that very address (no second lookup).
+        pinned_url, host, extensions = pinned_request(policy.resolve(url))
+    except DestinationRefused as refused:
+        return _Outcome(None, refused.reason, elapsed())
+    request = client.build_request(
+        "POST", pinned_url, content=body, headers={**headers, **host}, timeout=timeout, extensions=extensions
     )
+    try:
+        # Streamed and closed unread: only the status code is kept, never the body or headers.
+        response = client.send(request, stream=True, follow_redirects=False)
+        try:
+            drained = 0  # a short answer is read off so the connection can be reused
+            for chunk in response.iter_raw():
+                drained += len(chunk)
+                if drained > _DRAIN_BYTES:
+                    break
+        finally:
+            response.close()
+    except httpx.HTTPError as exc:
+        return _Outcome(None, _reason(exc), elapsed())
+    if 200 <= response.status_code < 300:
+        return _Outcome(response.status_code, None, elapsed())
+    return _Outcome(response.status_code, f"HTTP {response.status_code}", elapsed())
 
 
 def _due(
@@ -173,6 +221,7 @@ def deliver_pending(
     concurrency: int = 8,
     batch_size: int = BATCH_SIZE,
     tenant_id: str | None = None,
+    destinations: DestinationPolicy | None = None,
 ) -> DeliverySummary:
     """Send every delivery due at ``now`` (signed, ``webhook-timestamp`` = ``now``) and log each attempt.
 
@@ -181,7 +230,13 @@ def deliver_pending(
     then marks it failed. Requests go out ``concurrency`` at a time; the database is written from
     this thread only. ``tenant_id`` confines the run to one tenant (a pipeline partition); by default
     every tenant's due deliveries go out. Flushes per batch; the caller commits.
+
+    Every send goes only to a public address (``destinations``; loopback only when it allows it):
+    the URL is resolved and checked at each attempt and the request pinned to the checked address,
+    redirects are not followed, and an attempt records the status code and a fixed reason
+    (``HTTP 500``, ``timed out``, ``destination not public`` …), never what the endpoint answered.
     """
+    policy = destinations or DestinationPolicy()
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     summary = DeliverySummary()
@@ -193,7 +248,7 @@ def deliver_pending(
                 body = message_body(event)
                 headers = signature_headers(endpoint.secret, delivery.id, now, body)
                 requests.append((endpoint.url, headers, body))
-            outcomes = pool.map(lambda r: _send(http_client, r[0], r[1], r[2], timeout), requests)
+            outcomes = pool.map(lambda r: _send(http_client, policy, r[0], r[1], r[2], timeout), requests)
             for (delivery, _endpoint, _event), outcome in zip(batch, outcomes, strict=True):
                 _record(session, delivery, outcome, now, summary)
             summary.attempted += len(batch)

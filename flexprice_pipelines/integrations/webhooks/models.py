@@ -1,5 +1,5 @@
 """Tables of outbound webhooks: tenant endpoints, system events, one delivery per (event, endpoint)
-and every attempt made for it. Created by catalog migration ``0003_webhooks``."""
+and every attempt made for it. Created by catalog migration ``0003_webhooks``; secrets encrypted since ``0005``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from flexprice_pipelines.catalog.models.base import (
     scope_index,
     unique_in_scope,
 )
+from flexprice_pipelines.catalog.secrets import EncryptedText
 
 
 class WebhookEndpoint(ScopedModel):
@@ -29,7 +30,8 @@ class WebhookEndpoint(ScopedModel):
 
     url: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
-    secret: Mapped[str] = mapped_column(String(100))  # whsec_<base64 key>
+    # whsec_<base64 key>, stored as a Fernet token (migration 0005): the drainer must read it to sign.
+    secret: Mapped[str] = mapped_column(EncryptedText())
     enabled_events: Mapped[list[Any]]
     endpoint_status: Mapped[str] = mapped_column(String(20), default="enabled")  # enabled | disabled
     metadata_: Metadata = metadata_column()

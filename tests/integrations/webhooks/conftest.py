@@ -6,9 +6,21 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from flexprice_pipelines.integrations.destinations import DestinationPolicy
 from tests.api.conftest import app, client, database_url, other_tenant, tenant  # noqa: F401
 from tests.integrations.webhooks.receiver import Receiver, running_receiver
+
+# The receivers listen on 127.0.0.1: these tests allow loopback explicitly, as development does.
+LOOPBACK = DestinationPolicy(allow_loopback=True)
+
+
+@pytest.fixture
+def loopback_endpoints(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """The API accepts loopback endpoint URLs (``FLEXPRICE_WEBHOOKS_ALLOW_LOOPBACK``) in this test."""
+    settings = app.state.settings.model_copy(update={"webhooks_allow_loopback": True})
+    monkeypatch.setattr(app.state, "settings", settings)
 
 
 @pytest.fixture

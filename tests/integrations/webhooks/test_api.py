@@ -11,6 +11,7 @@ import pytest
 from flexprice_pipelines.integrations.webhooks import EVENT_TYPES, SystemEvent, deliver_pending
 from tests.api import factories
 from tests.api.conftest import FROZEN_NOW, Tenant
+from tests.integrations.webhooks.conftest import LOOPBACK
 from tests.integrations.webhooks.receiver import Receiver
 from tests.integrations.webhooks.verifier import verification_error
 
@@ -66,6 +67,7 @@ def test_update_validates_too(tenant: Tenant) -> None:
     assert response.status_code == 422
 
 
+@pytest.mark.usefixtures("loopback_endpoints")
 def test_cancelling_a_subscription_notifies_the_tenants_endpoint(
     tenant: Tenant, other_tenant: Tenant, receiver: Receiver, http: httpx.Client
 ) -> None:
@@ -79,7 +81,9 @@ def test_cancelling_a_subscription_notifies_the_tenants_endpoint(
 
     with tenant.app.state.database.session() as session:
         events = session.query(SystemEvent).filter_by(tenant_id=tenant.scope.tenant_id).all()
-        summary = deliver_pending(session, http, FROZEN_NOW, tenant_id=tenant.scope.tenant_id)
+        summary = deliver_pending(
+            session, http, FROZEN_NOW, tenant_id=tenant.scope.tenant_id, destinations=LOOPBACK
+        )
         session.commit()
     assert [e.event_type for e in events] == ["subscription.cancelled"]
     assert summary.delivered == 1

@@ -26,7 +26,7 @@ def test_webhook_deliveries_asset_delivers_and_checks(
     instance.add_dynamic_partitions("tenants", [mine.tenant_id])
 
     result = dg.materialize(
-        [build_webhook_deliveries_asset(deps=[])],
+        [build_webhook_deliveries_asset(deps=[], allow_loopback=True)],
         instance=instance,
         partition_key=dg.MultiPartitionKey({"tenant": mine.tenant_id, "period": "2025-03-01"}),
         resources={
