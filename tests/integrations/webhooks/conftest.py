@@ -17,10 +17,14 @@ LOOPBACK = DestinationPolicy(allow_loopback=True)
 
 
 @pytest.fixture
-def loopback_endpoints(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def loopback_endpoints(app: FastAPI) -> Iterator[None]:  # noqa: F811
     """The API accepts loopback endpoint URLs (``FLEXPRICE_WEBHOOKS_ALLOW_LOOPBACK``) in this test."""
-    settings = app.state.settings.model_copy(update={"webhooks_allow_loopback": True})
-    monkeypatch.setattr(app.state, "settings", settings)
+    settings = app.state.settings
+    app.state.settings = settings.model_copy(update={"webhooks_allow_loopback": True})
+    try:
+        yield
+    finally:
+        app.state.settings = settings
 
 
 @pytest.fixture

@@ -26,6 +26,9 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     answers: deque[tuple[int, float]] = field(default_factory=deque)
     default: int = 204
+    # What every answer carries: an internal service's body and headers must never be shown back.
+    body: bytes = b"ok"
+    headers: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def script(self, *answers: int | tuple[int, float]) -> None:
@@ -49,9 +52,11 @@ def running_receiver() -> Iterator[Receiver]:
             if delay:
                 time.sleep(delay)
             self.send_response(status)
-            self.send_header("content-length", "2")
+            for name, value in receiver.headers.items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(receiver.body)))
             self.end_headers()
-            self.wfile.write(b"ok")
+            self.wfile.write(receiver.body)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
