@@ -27,7 +27,9 @@ from hubspot import HubSpot
 
 from flexprice_pipelines.catalog import Repository, Scope, db
 from flexprice_pipelines.catalog.models import Customer, Invoice
+from flexprice_pipelines.catalog.secrets import SecretBox, generate_key, using
 from flexprice_pipelines.catalog.tenancy import create_tenant
+from flexprice_pipelines.integrations.destinations import DestinationPolicy
 from flexprice_pipelines.integrations.hubspot import sync_invoices_to_hubspot
 from flexprice_pipelines.integrations.hubspot.local_stub import running_stub
 from flexprice_pipelines.integrations.webhooks import (
@@ -83,7 +85,9 @@ def bench_webhooks(sessions, scope: Scope, events: int, endpoints: int, concurre
         emitted = time.perf_counter() - started
         started = time.perf_counter()
         with sessions() as session:
-            summary = deliver_pending(session, http, NOW, concurrency=concurrency)
+            # The receiver is on 127.0.0.1: loopback allowed, as in development.
+            loopback = DestinationPolicy(allow_loopback=True)
+            summary = deliver_pending(session, http, NOW, concurrency=concurrency, destinations=loopback)
             session.commit()
         delivered = time.perf_counter() - started
     assert summary.delivered == events * endpoints, summary
@@ -137,7 +141,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    # Stored secrets are encrypted: a throwaway key for the throwaway catalog.
+    with tempfile.TemporaryDirectory() as tmp, using(SecretBox([generate_key()])):
         url = args.database_url or f"sqlite:///{Path(tmp) / 'catalog.db'}"
         db.migrate(url)
         engine = db.make_engine(url)
