@@ -112,7 +112,9 @@ class SecretBox:
 _lock = threading.Lock()
 _configured: Settings | None = None
 _override: SecretBox | None = None
-_cache: dict[tuple[str, ...], SecretBox] = {}
+# The box of the last settings object seen: keys are read (maybe from a file) once per settings,
+# not once per row. A process picks up new keys when it restarts.
+_built: tuple[Settings, SecretBox] | None = None
 
 
 def configure(settings: Settings) -> None:
@@ -124,14 +126,14 @@ def configure(settings: Settings) -> None:
 def secret_box() -> SecretBox:
     """The box of the configured keys (built on first use, so nothing needs a key until a secret is
     written or read)."""
+    global _built
     if _override is not None:
         return _override
-    keys = tuple((_configured or get_settings()).resolved_secret_keys)
+    settings = _configured or get_settings()
     with _lock:
-        box = _cache.get(keys)
-        if box is None:
-            box = _cache[keys] = SecretBox(keys)
-        return box
+        if _built is None or _built[0] is not settings:
+            _built = (settings, SecretBox.from_settings(settings))
+        return _built[1]
 
 
 @contextmanager
