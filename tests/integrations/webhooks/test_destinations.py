@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from ipaddress import ip_address, ip_network
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from flexprice_pipelines.integrations.destinations import DestinationPolicy
+from flexprice_pipelines.integrations.destinations import (
+    DestinationPolicy,
+    DestinationRefused,
+    check_url,
+    is_loopback,
+    is_public,
+)
 from flexprice_pipelines.integrations.webhooks import INVOICE_FINALIZED, deliver_pending, emit_system_event
 from tests.api.conftest import Tenant
 from tests.integrations.webhooks.conftest import LOOPBACK
@@ -261,3 +270,48 @@ def test_the_setting_is_off_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().webhooks_allow_loopback is False
     monkeypatch.setenv("FLEXPRICE_WEBHOOKS_ALLOW_LOOPBACK", "true")
     assert Settings().webhooks_allow_loopback is True
+
+
+URL_TEXT = st.one_of(
+    st.text(max_size=60),
+    st.builds(
+        lambda scheme, host, port: f"{scheme}://{host}{port}/x",
+        st.sampled_from(["http", "https", "HTTP", "ftp", "file", ""]),
+        st.text(alphabet="0123456789abcdefx.:[]@%-_。localhost", max_size=30),
+        st.sampled_from(["", ":80", ":0", ":65536", ":x"]),
+    ),
+)
+
+
+@given(URL_TEXT)
+@settings(max_examples=400, deadline=None)
+def test_the_check_only_ever_refuses_with_a_reason(url: str) -> None:
+    """Any text is accepted or refused with a fixed reason: never another exception (a 500)."""
+    try:
+        check_url(url)
+    except DestinationRefused as refused:
+        assert refused.reason
+
+
+ADDRESSES = st.one_of(
+    st.ip_addresses(v=4).map(str),
+    st.ip_addresses(v=6).map(str),
+    st.sampled_from(["127.0.0.1", "::1", "169.254.169.254", "::ffff:10.0.0.1", "64:ff9b::7f00:1", "8.8.8.8"]),
+)
+
+
+@given(st.lists(ADDRESSES, min_size=1, max_size=4), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_a_send_only_ever_goes_to_an_allowed_address(answers: list[str], allow_loopback: bool) -> None:
+    """The general rule on the resolver side: whatever DNS answers, the address handed to the
+    connection is public (or loopback when allowed), and only when every answer was."""
+    policy = DestinationPolicy(allow_loopback=allow_loopback, resolver=lambda host, port: answers)
+    parsed = [ip_address(a) for a in answers]
+    allowed = [is_public(a) or (allow_loopback and is_loopback(a)) for a in parsed]
+    try:
+        destination = policy.resolve("https://hooks.example.com/x")
+    except DestinationRefused:
+        assert not all(allowed)
+        return
+    assert all(allowed) and destination.address == parsed[0]
+    assert not any(destination.address in ip_network(n) for n in ("10.0.0.0/8", "169.254.0.0/16", "fc00::/7"))
