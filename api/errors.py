@@ -7,7 +7,8 @@ Every error body has the same shape::
                "details": [{"field": "body.tiers.1.up_to", "message": "must not be negative"}]}}
 
 ``field`` is a dotted path: ``body.…`` for the JSON body, ``query.…``, ``path.…`` or ``header.…``
-for parameters. Status codes: 400 malformed JSON, 401 missing or unknown API key, 404 unknown id
+for parameters. Status codes: 400 malformed JSON or a refused value (``BadRequest``: a webhook URL
+that is not a public destination), 401 missing or unknown API key, 404 unknown id
 (also another tenant's — never revealed), 409 duplicate or state conflict, 422 invalid input,
 500 only for bugs (logged with a traceback, never for bad input). Usage events (§1) answer 400 for
 invalid events (details carry the batch ``index``), 413 for an oversize body and 503 when the event bus
