@@ -9,12 +9,15 @@ Deliveries that used up every attempt are listed in the metadata and fail the
 from collections.abc import Sequence
 
 import dagster as dg
-import httpx
 
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource
 from flexprice_pipelines.integrations.destinations import DestinationPolicy
-from flexprice_pipelines.integrations.webhooks.delivery import DeliverySummary, deliver_pending
+from flexprice_pipelines.integrations.webhooks.delivery import (
+    DeliverySummary,
+    deliver_pending,
+    delivery_client,
+)
 
 WEBHOOK_RETRY = dg.RetryPolicy(
     max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
@@ -66,7 +69,7 @@ def build_webhook_deliveries_asset(
     ) -> dg.MaterializeResult:  # type: ignore[type-arg]
         """System events of the tenant delivered to its webhook endpoints (signed, retried, logged)."""
         tenant, _ = partition_keys(context)
-        with httpx.Client() as http, catalog.write() as session:
+        with delivery_client() as http, catalog.write() as session:
             summary = deliver_pending(
                 session, http, clock.now(), tenant_id=tenant, timeout=timeout, destinations=destinations
             )

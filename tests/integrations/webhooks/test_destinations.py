@@ -27,6 +27,7 @@ from flexprice_pipelines.integrations.destinations import (
     is_public,
 )
 from flexprice_pipelines.integrations.webhooks import INVOICE_FINALIZED, deliver_pending, emit_system_event
+from flexprice_pipelines.integrations.webhooks.delivery import delivery_client
 from tests.api.conftest import Tenant
 from tests.integrations.webhooks.conftest import LOOPBACK
 from tests.integrations.webhooks.receiver import Receiver
@@ -315,3 +316,21 @@ def test_a_send_only_ever_goes_to_an_allowed_address(answers: list[str], allow_l
         return
     assert all(allowed) and destination.address == parsed[0]
     assert not any(destination.address in ip_network(n) for n in ("10.0.0.0/8", "169.254.0.0/16", "fc00::/7"))
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "ALL_PROXY"])  # the receiver speaks http
+def test_deliveries_ignore_proxies_from_the_environment(
+    app: FastAPI, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    """A proxy would resolve the name itself, after the check: the drainer's client never uses one."""
+    monkeypatch.setenv(variable, "http://127.0.0.1:9")  # nothing listens there: a proxied send fails
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    scope = new_scope(app)
+    add_endpoint(app, scope, receiver.url, [INVOICE_FINALIZED])
+    emit(app, scope)
+
+    with delivery_client() as http, session_of(app) as session:
+        summary = deliver_pending(session, http, NOW, tenant_id=scope.tenant_id, destinations=LOOPBACK)
+
+    assert summary.delivered == 1 and len(receiver.requests) == 1
