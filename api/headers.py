@@ -18,14 +18,15 @@ SINGLE_VALUED = frozenset({b"x-api-key", b"content-type", b"content-length", b"s
 
 
 def repeated_header(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The first single-valued header that appears more than once, lower-case, else None."""
+    """The first single-valued header that appears more than once, else None (ASGI names are lower-case)."""
+    read = [name for name, _ in headers if name in SINGLE_VALUED]
+    if len(read) == len(set(read)):  # the hot path: one pass, no per-header branching in Python
+        return None
     seen: set[bytes] = set()
-    for raw_name, _ in headers:
-        name = raw_name.lower()
-        if name in SINGLE_VALUED:
-            if name in seen:
-                return name.decode()
-            seen.add(name)
+    for name in read:
+        if name in seen:
+            return name.decode()
+        seen.add(name)
     return None
 
 
