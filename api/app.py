@@ -16,7 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.deps import close_api_key_cache
 from api.errors import install_error_handlers
+from api.headers import SingleValuedHeaders
 from api.routers import ROUTERS
 from api.routers.entitlement_checks import CheckFastPath
 from flexprice_pipelines import __version__
@@ -83,12 +85,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     database = Database(settings.resolved_database_url)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
         database.open()
         _freeze_startup_objects()
         try:
             yield
         finally:
+            close_api_key_cache(application.state)
             database.close()
 
     app = FastAPI(
@@ -105,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(CheckFastPath)  # entitlement checks: the latency-critical path, answered first
+    app.add_middleware(SingleValuedHeaders)  # outermost: a repeated x-api-key never reaches a route
     return app
 
 

@@ -8,8 +8,10 @@ a thread to finish, and the app stalled until the pool timeout. So:
 
 - a request's session is admitted on the event loop, by a semaphore sized to the pool less a small
   reserve, before any thread is involved: a thread never waits long for a connection;
-- the API key is resolved from a small TTL cache; on a miss, in a session of its own, closed at once
-  (the reserve), so key lookups never hold a connection across threads;
+- the API key is resolved from a small cache; on a miss, in a session of its own, closed at once
+  (the reserve), so key lookups never hold a connection across threads. A revocation empties the
+  cache of every API process before their next request (``catalog/key_revocations.py``: a mapped
+  generation file on SQLite, LISTEN/NOTIFY on PostgreSQL); no catalog query per request for that;
 - sessions connect lazily, on their first statement in the route's thread.
 """
 
@@ -32,10 +34,12 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import Unauthorized
 from flexprice_pipelines.catalog import CatalogSession, Scope
 from flexprice_pipelines.catalog.db import SQLITE_IMMEDIATE
+from flexprice_pipelines.catalog.key_revocations import CACHE_TTL_SECONDS, KeyWatch, watch_key_changes
 from flexprice_pipelines.catalog.tenancy import hash_api_key, resolve_api_key
 
-# A revoked key keeps working for at most this long in a running API process.
-API_KEY_TTL_SECONDS = 5.0
+# Revocations reach the cache at once (``KeyWatch``); this bounds only changes made around
+# ``revoke_api_key``, such as a tenant archived by hand in SQL: a cached scope is re-read this often.
+API_KEY_TTL_SECONDS = CACHE_TTL_SECONDS
 
 api_key_header = APIKeyHeader(
     name="x-api-key", auto_error=False, description="A tenant API key (`flexprice tenants create`)."
@@ -43,12 +47,28 @@ api_key_header = APIKeyHeader(
 
 
 class ApiKeyCache:
-    """Scopes of recently seen API keys (by hash), each kept ``ttl`` seconds; unknown keys are not cached."""
+    """Scopes of recently seen API keys (by hash), each kept ``ttl`` seconds; unknown keys are not cached.
 
-    def __init__(self, ttl: float = API_KEY_TTL_SECONDS, max_entries: int = 10_000) -> None:
+    Entries belong to one revocation generation of ``watch``: when it moves, they are all dropped, and
+    a scope read under an older generation is not stored (it may predate the revocation).
+    """
+
+    def __init__(
+        self, watch: KeyWatch | None = None, ttl: float = API_KEY_TTL_SECONDS, max_entries: int = 10_000
+    ) -> None:
+        self.watch = watch or watch_key_changes("sqlite://")
         self.ttl = ttl
         self._max = max_entries
         self._entries: dict[str, tuple[float, Scope]] = {}
+        self._generation: object = None
+
+    def generation(self) -> object:
+        """The current revocation generation; entries of an older one are dropped."""
+        generation = self.watch.generation()
+        if generation != self._generation:
+            self._entries.clear()
+            self._generation = generation
+        return generation
 
     def get(self, digest: str) -> Scope | None:
         """The cached scope of a key hash, or None when absent or expired."""
@@ -57,19 +77,33 @@ class ApiKeyCache:
             return None
         return hit[1]
 
-    def put(self, digest: str, scope: Scope) -> None:
-        """Remember ``scope`` for ``ttl`` seconds."""
+    def put(self, digest: str, scope: Scope, generation: object) -> None:
+        """Remember ``scope``, read under ``generation``, for ``ttl`` seconds (unless a revocation came since)."""
+        if generation != self.generation():
+            return
         if len(self._entries) >= self._max:
             self._entries.clear()
         self._entries[digest] = (time.monotonic() + self.ttl, scope)
+
+    def close(self) -> None:
+        self.watch.close()
 
 
 def api_key_cache(request: Request) -> ApiKeyCache:
     """The app's cache (created on first use; tests may install their own on ``app.state``)."""
     cache: ApiKeyCache | None = getattr(request.app.state, "api_key_cache", None)
     if cache is None:
-        cache = request.app.state.api_key_cache = ApiKeyCache()
+        watch = watch_key_changes(request.app.state.database.url)
+        cache = request.app.state.api_key_cache = ApiKeyCache(watch)
     return cache
+
+
+def close_api_key_cache(state: Any) -> None:
+    """Stop watching revocations (the app's lifespan calls this on shutdown)."""
+    cache: ApiKeyCache | None = getattr(state, "api_key_cache", None)
+    if cache is not None:
+        state.api_key_cache = None
+        cache.close()
 
 
 # Connections kept back from request sessions for API-key lookups on a cache miss (and the health ping).
@@ -172,7 +206,7 @@ def _resolve(database: Any, api_key: str) -> Scope | None:
 
 
 async def resolve_scope(request: Request, api_key: str | None) -> Scope:
-    """The tenant + environment of ``api_key`` (cached for ``API_KEY_TTL_SECONDS``), else ``Unauthorized``."""
+    """The tenant + environment of ``api_key`` (cached until revoked), else ``Unauthorized``."""
     if not api_key:
         raise Unauthorized("missing x-api-key header")
     # A NUL byte cannot be in a key we issued, and PostgreSQL refuses it in a query parameter.
@@ -180,12 +214,13 @@ async def resolve_scope(request: Request, api_key: str | None) -> Scope:
         raise Unauthorized("invalid or revoked API key")
     cache = api_key_cache(request)
     digest = hash_api_key(api_key)
+    generation = cache.generation()  # before the lookup: a revocation during it must win
     scope = cache.get(digest)
     if scope is None:
         scope = await run_in_threadpool(_resolve, request.app.state.database, api_key)
         if scope is None:
             raise Unauthorized("invalid or revoked API key")
-        cache.put(digest, scope)
+        cache.put(digest, scope, generation)
     return scope
 
 

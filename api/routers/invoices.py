@@ -57,8 +57,7 @@ def pdf_filename(invoice: Invoice) -> str:
 def _public(catalog: CatalogSession, invoices: list[Invoice]) -> list[InvoicePublic]:
     lines: dict[str, list[InvoiceLinePublic]] = {inv.id: [] for inv in invoices}
     if invoices:
-        rows = catalog.repo(InvoiceLineItem).list(invoice_id=list(lines), limit=1000).items
-        for row in rows:
+        for row in catalog.repo(InvoiceLineItem).each(invoice_id=list(lines)):
             lines[row.invoice_id].append(InvoiceLinePublic.model_validate(row))
     return [
         InvoicePublic.model_validate(inv).model_copy(update={"line_items": lines[inv.id]}) for inv in invoices

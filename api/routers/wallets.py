@@ -87,13 +87,12 @@ def list_wallet_transactions(
 def get_wallet_balance(id: IdPath, catalog: CatalogDep, now: NowDep) -> WalletBalance:
     """Balance in credits and in the wallet's currency, and the credits usable right now."""
     wallet = catalog.repo(Wallet).get(id)
-    credits = catalog.repo(WalletTransaction).list(wallet_id=wallet.id, type="credit", limit=1000).items
     return WalletBalance(
         wallet_id=wallet.id,
         currency=wallet.currency,
         balance=wallet.balance,
         credit_balance=wallet.credit_balance,
         conversion_rate=wallet.conversion_rate,
-        available_credits=service.available_credits(credits, now),
+        available_credits=service.available_credits(catalog, wallet.id, now),
         balance_updated_at=wallet.updated_at,
     )

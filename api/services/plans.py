@@ -71,14 +71,14 @@ def create_plan(catalog: CatalogSession, body: PlanCreate) -> Plan:
 
 
 def plans_public(catalog: CatalogSession, plans: Sequence[Plan]) -> list[PlanPublic]:
-    """Plans with their live prices and entitlements (two queries for the whole page)."""
+    """Plans with all their live prices and entitlements (two queries for the whole page, never cut)."""
     ids = [plan.id for plan in plans]
     prices: dict[str, list[PricePublic]] = {pid: [] for pid in ids}
     entitlements: dict[str, list[EntitlementPublic]] = {pid: [] for pid in ids}
     if ids:
-        for price in catalog.repo(Price).list(entity_type="PLAN", entity_id=ids, limit=1000).items:
+        for price in catalog.repo(Price).each(entity_type="PLAN", entity_id=ids):
             prices[str(price.entity_id)].append(PricePublic.model_validate(price))
-        for ent in catalog.repo(Entitlement).list(entity_type="PLAN", entity_id=ids, limit=1000).items:
+        for ent in catalog.repo(Entitlement).each(entity_type="PLAN", entity_id=ids):
             entitlements[ent.entity_id].append(EntitlementPublic.model_validate(ent))
     return [
         PlanPublic.model_validate(plan).model_copy(

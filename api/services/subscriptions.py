@@ -202,7 +202,7 @@ def create_subscription(catalog: CatalogSession, body: SubscriptionCreate, now: 
         raise NotFound("plan", body.plan_id, field="body.plan_id") from exc
     if body.billing_period is BillingPeriod.ONETIME:
         raise InvalidPeriod("a subscription needs a recurring billing period", field="body.billing_period")
-    plan_prices = catalog.repo(Price).list(entity_type="PLAN", entity_id=plan.id, limit=1000).items
+    plan_prices = list(catalog.repo(Price).each(entity_type="PLAN", entity_id=plan.id))
     prices = matching_prices(plan_prices, body.currency, body.billing_period, body.billing_period_count)
     if not prices:
         raise InvalidPrice(
@@ -342,13 +342,10 @@ def _overrides(
 def line_items(
     catalog: CatalogSession, subscription_ids: Sequence[str]
 ) -> dict[str, list[SubscriptionLineItem]]:
-    """Live line items of the given subscriptions, per subscription."""
+    """All live line items of the given subscriptions, per subscription (one query)."""
     grouped: dict[str, list[SubscriptionLineItem]] = {sid: [] for sid in subscription_ids}
     if subscription_ids:
-        items = (
-            catalog.repo(SubscriptionLineItem).list(subscription_id=list(subscription_ids), limit=1000).items
-        )
-        for item in items:
+        for item in catalog.repo(SubscriptionLineItem).each(subscription_id=list(subscription_ids)):
             grouped[item.subscription_id].append(item)
     return grouped
 
@@ -392,9 +389,14 @@ def _credit_unused_advance(catalog: CatalogSession, subscription: Subscription, 
     if in_trial or subscription.subscription_status == "paused":
         return
     items = line_items(catalog, [subscription.id])[subscription.id]
-    prices = {
-        p.id: p for p in catalog.repo(Price).list(id=[i.price_id for i in items] or [""], limit=1000).items
-    }
+    # A subquery, not an id list: a subscription's lines can outnumber the bind parameters a query takes.
+    line_prices = (
+        catalog.repo(SubscriptionLineItem)
+        .select()
+        .where(SubscriptionLineItem.subscription_id == subscription.id)
+        .with_only_columns(SubscriptionLineItem.price_id)
+    )
+    prices = {p.id: p for p in catalog.repo(Price).each(Price.id.in_(line_prices))}
     charges = [
         AdvanceCharge(prices[item.price_id].amount, item.quantity)
         for item in items

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import or_
+
 from api.schemas.wallets import TopUpRequest, WalletCreate
 from api.services.subscriptions import find_customer
 from flexprice_pipelines.billing.errors import BillingError
@@ -69,13 +71,12 @@ def top_up(catalog: CatalogSession, wallet_id: str, body: TopUpRequest, now: dat
     )
 
 
-def available_credits(transactions: list[WalletTransaction], at: datetime) -> Decimal:
-    """Unconsumed credits of credit transactions that have not expired at ``at``."""
-    return sum(
-        (
-            tx.credits_available
-            for tx in transactions
-            if tx.type == "credit" and (tx.expiry_date is None or tx.expiry_date > at)
-        ),
-        Decimal(0),
+def available_credits(catalog: CatalogSession, wallet_id: str, at: datetime) -> Decimal:
+    """Unconsumed credits of the wallet's credit transactions that have not expired at ``at``.
+
+    Summed in SQL, exactly (``Repository.total``), over every transaction: a wallet may have any number.
+    """
+    unexpired = or_(WalletTransaction.expiry_date.is_(None), WalletTransaction.expiry_date > at)
+    return catalog.repo(WalletTransaction).total(
+        "credits_available", unexpired, wallet_id=wallet_id, type="credit"
     )

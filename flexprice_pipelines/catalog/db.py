@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from flexprice_pipelines.catalog.sums import register_sqlite
 from flexprice_pipelines.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -59,6 +60,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        register_sqlite(dbapi_connection)  # exact_sum: money is decimal text on SQLite
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -8,17 +8,19 @@ is reported as ``NotFound``, exactly like a missing one, so ids never leak acros
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, UniqueConstraint, func, inspect, select
+from sqlalchemy import ColumnElement, Select, UniqueConstraint, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from flexprice_pipelines.catalog.errors import Conflict, InvalidArgument, NotFound
 from flexprice_pipelines.catalog.models import ENTITY_TYPES, Base, ScopedModel
 from flexprice_pipelines.catalog.scope import Scope
+from flexprice_pipelines.catalog.sums import exact_sum
 
 M = TypeVar("M", bound=ScopedModel)
 
@@ -108,6 +110,24 @@ class Repository(Generic[M]):
         order = self.model.id.desc() if newest_first else self.model.id.asc()
         items = self.session.scalars(statement.order_by(order).limit(limit).offset(offset)).all()
         return Page(items=list(items), total=total, limit=limit, offset=offset)
+
+    def each(self, *where: ColumnElement[bool], batch: int = MAX_LIMIT, **filters: Any) -> Iterator[M]:
+        """Every live row matching ``filters`` and ``where``, ordered by id: never cut at a page.
+
+        One query, streamed ``batch`` rows at a time (a server-side cursor on PostgreSQL), for the
+        children of a page of parents (``each(invoice_id=[...])``) or any list used as complete.
+        """
+        statement = self._filtered(self.select(), filters).where(*where).order_by(self.model.id)
+        yield from self.session.scalars(statement.execution_options(yield_per=batch))
+
+    def total(self, column: str, *where: ColumnElement[bool], **filters: Any) -> Decimal:
+        """The exact sum of a decimal ``column`` over the live rows matching, computed in SQL (0 if none)."""
+        attr = _attribute(column)
+        if attr not in self._columns:
+            raise InvalidArgument(f"{self.model.__entity_name__} has no field {column!r}", field=column)
+        statement = self._filtered(self.select(), filters).where(*where)
+        value = self.session.scalar(statement.with_only_columns(exact_sum(getattr(self.model, attr))))
+        return Decimal(0) if value is None else value
 
     # -- writes ----------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flexprice_pipelines.catalog.errors import InvalidArgument, NotFound
+from flexprice_pipelines.catalog.key_revocations import announce_key_change
 from flexprice_pipelines.catalog.models import ApiKey, Environment, Tenant, TenantSettings, utcnow
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.scope import Scope
@@ -125,6 +126,7 @@ def revoke_api_key(
     if key.revoked_at is None:
         key.revoked_at = now or utcnow()
         key.status = "archived"
+        announce_key_change(session)  # API processes drop their cached scopes once this commits
     session.flush()
     return key
 

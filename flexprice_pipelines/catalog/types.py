@@ -23,7 +23,8 @@ class ExactDecimal(TypeDecorator[Decimal]):
     """A ``Decimal`` that round-trips exactly: value and scale (``1.50`` stays ``1.50``).
 
     Floats are refused (``TypeError``) like everywhere else in billing. On SQLite the column is
-    text, so compare and sum money in Python, not in SQL.
+    text: compare money in Python, not in SQL, and sum it with ``sums.exact_sum`` (SQLite's own
+    ``SUM`` goes through REAL).
     """
 
     impl = Text

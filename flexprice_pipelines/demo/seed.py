@@ -117,7 +117,7 @@ def _tax(catalog: CatalogSession, code: str, customer_id: str) -> None:
 
 def _coupon(catalog: CatalogSession, lookup_key: str, subscription_id: str, start: datetime) -> None:
     # catalog-as-code keeps a coupon's key in its metadata (Flexprice coupons have no lookup_key).
-    coupons = catalog.repo(Coupon).list(limit=1000).items
+    coupons = catalog.repo(Coupon).each()
     coupon = next(c for c in coupons if (c.metadata_ or {}).get("lookup_key") == lookup_key)
     catalog.repo(CouponAssociation).create(
         coupon_id=coupon.id, subscription_id=subscription_id, start_date=start

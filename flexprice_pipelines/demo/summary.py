@@ -57,11 +57,8 @@ def _local_date(moment: datetime | None, tz: str) -> str:
 
 def invoice_rows(session: Session, scope: Scope, start: datetime, end: datetime) -> list[InvoiceRow]:
     """Invoices whose period ends in ``[start, end)``, by period end then customer; dates in the customer's zone."""
-    customers = {c.id: c.external_id for c in Repository(session, scope, Customer).list(limit=1000).items}
-    zones = {
-        s.id: s.customer_timezone or "UTC"
-        for s in Repository(session, scope, Subscription).list(limit=1000).items
-    }
+    customers = {c.id: c.external_id for c in Repository(session, scope, Customer).each()}
+    zones = {s.id: s.customer_timezone or "UTC" for s in Repository(session, scope, Subscription).each()}
     statement = (
         Repository(session, scope, Invoice)
         .select()
