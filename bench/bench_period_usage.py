@@ -28,12 +28,12 @@ from flexprice_pipelines.warehouse.billing_inputs import (
     write_billing_meters,
     write_billing_windows,
 )
-from flexprice_pipelines.warehouse.chdb_http import ChdbHttpServer
 from flexprice_pipelines.warehouse.clickhouse_store import ClickHouseWarehouse
 from flexprice_pipelines.warehouse.duckdb_store import DuckDBWarehouse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: reuse the test harness
 from tests.dbt.dbt_harness import DbtProject
+from tests.support.chdb_http import ChdbHttpServer
 
 TENANT, ENVIRONMENT, PERIOD = "t_bench", "prod", "2024-04"  # windows end on Apr 1
 MONTH_START, MONTH_END = datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 4, 1, tzinfo=UTC)

@@ -27,13 +27,13 @@ from pathlib import Path
 
 from flexprice_pipelines.billing.enums import BillingPeriod
 from flexprice_pipelines.billing.invoicing import Coupon, TaxRate
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.billing.pricing import Price
 from flexprice_pipelines.rating import (
     CouponTerms,
     LineItemTerms,
     SubscriptionTerms,
     UsageRow,
-    YearMonth,
     assemble_invoices,
     plan_partition,
     rate_partition,

@@ -10,6 +10,7 @@ customer) and the re-run (mappings only, no HTTP).
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -22,7 +23,9 @@ from flexprice_pipelines.catalog import Repository, Scope, db
 from flexprice_pipelines.catalog.models import Customer, Invoice, InvoiceLineItem
 from flexprice_pipelines.catalog.tenancy import create_tenant
 from flexprice_pipelines.integrations.stripe.sync import SyncOutcome, sync_invoices_to_stripe
-from flexprice_pipelines.integrations.stripe.testing import StripeStub
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the stubs live in tests/
+from tests.support.stripe_stub import StripeStub
 
 NOW = datetime(2025, 3, 10, tzinfo=UTC)
 

@@ -12,6 +12,7 @@ a fresh SQLite file unless ``--database-url`` names an empty database.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import threading
 import time
@@ -31,7 +32,6 @@ from flexprice_pipelines.catalog.secrets import SecretBox, generate_key, using
 from flexprice_pipelines.catalog.tenancy import create_tenant
 from flexprice_pipelines.integrations.destinations import DestinationPolicy
 from flexprice_pipelines.integrations.hubspot import sync_invoices_to_hubspot
-from flexprice_pipelines.integrations.hubspot.local_stub import running_stub
 from flexprice_pipelines.integrations.webhooks import (
     INVOICE_FINALIZED,
     WebhookEndpoint,
@@ -39,6 +39,9 @@ from flexprice_pipelines.integrations.webhooks import (
     emit_system_event,
     generate_secret,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the stubs live in tests/
+from tests.support.hubspot_stub import running_stub
 
 NOW = datetime(2025, 3, 10, 12, tzinfo=UTC)
 

@@ -41,6 +41,7 @@ from flexprice_pipelines.billing.invoicing import (
 )
 from flexprice_pipelines.billing.meters import Meter, aggregate, aggregate_buckets, billable_quantity
 from flexprice_pipelines.billing.money import currency_precision, round_amount, to_minor_units
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.billing.periods import (
     calendar_anchor,
     next_billing_date,
@@ -54,7 +55,6 @@ from flexprice_pipelines.events.schema import EventValidationError, TenantScope,
 from flexprice_pipelines.rating import (
     LineItemTerms,
     SubscriptionTerms,
-    YearMonth,
     assemble_invoices,
     plan_partition,
     rate_partition,

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import and_, or_
 
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.catalog.db import make_engine, session_factory
 from flexprice_pipelines.catalog.models import Invoice
 from flexprice_pipelines.catalog.repository import Repository
@@ -25,7 +26,6 @@ from flexprice_pipelines.defs.billing.assets import ALL_BILLING_ASSETS, BILLING_
 from flexprice_pipelines.defs.billing.catalog_terms import tenant_scopes
 from flexprice_pipelines.defs.partitions import TENANTS, billing_partition_key
 from flexprice_pipelines.defs.resources import build_resources
-from flexprice_pipelines.rating.windows import YearMonth
 from flexprice_pipelines.settings import Settings
 
 _NOW_HELP = "Freeze the pipeline clock (ISO 8601 with offset) to replay a past moment; default: now."

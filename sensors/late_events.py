@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 import dagster as dg
 from sqlalchemy import or_
 
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.catalog.models import Customer, Invoice
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.scope import Scope
 from flexprice_pipelines.defs.jobs import billing_job
 from flexprice_pipelines.defs.partitions import billing_partition_key
 from flexprice_pipelines.defs.resources import CatalogResource, IngestedCustomer, WarehouseResource
-from flexprice_pipelines.rating.windows import YearMonth
 from sensors.cursor import dump_cursor, load_cursor
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

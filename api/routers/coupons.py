@@ -11,10 +11,10 @@ from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
 from api.schemas.common import Id, ListResponse
 from api.schemas.coupons import CouponCreate, CouponPublic, CouponUpdate
-from api.services.validation import repath
 from flexprice_pipelines.billing.errors import BillingError
 from flexprice_pipelines.billing.invoicing import Coupon as BillingCoupon
 from flexprice_pipelines.billing.invoicing import CouponCadence, CouponType
+from flexprice_pipelines.billing.pricing import repath
 from flexprice_pipelines.catalog.models import Coupon
 
 router = domain_router("/v1/coupons", "coupons")

@@ -18,10 +18,10 @@ from api.schemas.taxes import (
     TaxRatePublic,
     TaxRateUpdate,
 )
-from api.services.validation import repath
 from flexprice_pipelines.billing.errors import BillingError, InvalidInvoice
 from flexprice_pipelines.billing.invoicing import TaxRate as BillingTaxRate
 from flexprice_pipelines.billing.invoicing import TaxRateType
+from flexprice_pipelines.billing.pricing import repath
 from flexprice_pipelines.catalog import NotFound
 from flexprice_pipelines.catalog.models import TaxAssociation, TaxRate
 

@@ -1,342 +1,73 @@
-"""Subscriptions: creation from a plan, cancellation, pause and resume (BILLING_SEMANTICS §5).
+"""Subscriptions through the API: creation from a plan, cancellation, pause and resume (BILLING_SEMANTICS §5).
 
-The rules are pure functions of plain values (``first_period``, ``matching_prices``,
-``cancellation_time``, ``unused_advance_credit``, ``resumed_period_end``); the functions at the
-bottom apply them to the catalog inside the caller's transaction.
+The rules are pure functions in ``billing.subscriptions``; creating a subscription is
+``catalog.services.subscriptions`` (the demo seeds through it too), fed the request body as a
+``NewSubscription``. Cancellation, pause and resume apply the rules to the catalog inside the caller's
+transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Any, Literal
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from api.schemas.subscriptions import CancelRequest, PauseRequest, SubscriptionCreate
-from api.services.validation import repath
-from flexprice_pipelines.billing.enums import BillingCycle, BillingPeriod
-from flexprice_pipelines.billing.errors import BillingError, InvalidPeriod, InvalidPrice
-from flexprice_pipelines.billing.money import round_amount
-from flexprice_pipelines.billing.periods import (
-    BillingWindow,
-    calendar_anchor,
-    proration_coefficient,
-    subscription_windows,
+from flexprice_pipelines.billing.enums import BillingPeriod
+from flexprice_pipelines.billing.errors import BillingError
+from flexprice_pipelines.billing.subscriptions import (
+    AdvanceCharge,
+    LineItemOverride,
+    NewSubscription,
+    cancellation_time,
+    pause_window,
+    resumed_period_end,
+    unused_advance_credit,
 )
-from flexprice_pipelines.billing.periods import (
-    trial_end as add_trial_days,
-)
-from flexprice_pipelines.billing.pricing import Price as BillingPrice
-from flexprice_pipelines.catalog import CatalogSession, Conflict, NotFound
+from flexprice_pipelines.catalog import CatalogSession, Conflict
 from flexprice_pipelines.catalog.ledger import credit_wallet
 from flexprice_pipelines.catalog.models import (
-    Coupon,
-    CouponAssociation,
-    Customer,
-    Plan,
     Price,
     Subscription,
     SubscriptionLineItem,
     SubscriptionPause,
     Wallet,
 )
+from flexprice_pipelines.catalog.services import subscriptions as catalog_service
 from flexprice_pipelines.integrations.webhooks import (
     SUBSCRIPTION_CANCELLED,
     emit_system_event,
     subscription_payload,
 )
 
-CancellationType = Literal["immediate", "end_of_period", "scheduled_date"]
-_TINY = timedelta(microseconds=1)
 
-
-# -- pure rules -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FirstPeriod:
-    """Where a new subscription's schedule starts."""
-
-    billing_anchor: datetime
-    window: BillingWindow
-    trial_end: datetime | None
-
-
-def first_period(
-    start: datetime,
-    period: BillingPeriod,
-    count: int,
-    tz: str,
-    cycle: BillingCycle,
-    trial_end: datetime | None = None,
-) -> FirstPeriod:
-    """The first window ``[start, end)`` and the anchor later periods follow.
-
-    With a trial the first window is the trial and the anchor resets to its end (§5); calendar
-    billing anchors at the next calendar boundary (a short first period).
-    """
-    if trial_end is not None and trial_end <= start:
-        trial_end = None
-    window = subscription_windows(start, start + _TINY, period, count, tz, cycle, trial_end=trial_end)[0]
-    reset = trial_end or start
-    anchor = reset if cycle is BillingCycle.ANNIVERSARY else calendar_anchor(reset, period, tz)
-    return FirstPeriod(billing_anchor=anchor, window=window, trial_end=trial_end)
-
-
-def matching_prices(prices: Iterable[Price], currency: str, period: BillingPeriod, count: int) -> list[Price]:
-    """The plan prices a subscription copies: its currency, and its billing period or ONETIME."""
-    return [
-        price
-        for price in prices
-        if price.currency.lower() == currency.lower()
-        and (
-            (price.billing_period == period.value and price.billing_period_count == count)
-            or price.billing_period == BillingPeriod.ONETIME.value
-        )
-    ]
-
-
-def trial_days(prices: Iterable[Price]) -> int:
-    """The longest trial among the copied prices (0 = no trial)."""
-    return max((price.trial_period_days for price in prices), default=0)
-
-
-def cancellation_time(
-    kind: CancellationType, now: datetime, current_period_end: datetime, cancel_at: datetime | None
-) -> datetime:
-    """When a cancellation takes effect; a scheduled date must be given and lie in the future."""
-    if kind == "immediate":
-        return now
-    if kind == "end_of_period":
-        return current_period_end
-    if cancel_at is None:
-        raise InvalidPeriod("is required when cancellation_type is scheduled_date", field="body.cancel_at")
-    if cancel_at <= now:
-        raise InvalidPeriod("must be in the future", field="body.cancel_at")
-    return cancel_at
-
-
-@dataclass(frozen=True, slots=True)
-class AdvanceCharge:
-    """One ADVANCE-billed fixed line: its unit amount and quantity for the current period."""
-
-    amount: Decimal
-    quantity: Decimal
-
-
-def unused_advance_credit(
-    charges: Sequence[AdvanceCharge],
-    period_start: datetime,
-    period_end: datetime,
-    at: datetime,
-    currency: str,
-) -> Decimal:
-    """What an immediate cancellation at ``at`` gives back for ADVANCE fixed charges (§5).
-
-    Each line's credit is ``amount × quantity × (period_end − at) / (period_end − period_start)``,
-    rounded to the currency on its own, as proration lines are.
-    """
-    coefficient = proration_coefficient(period_start, period_end, at)
-    return sum(
-        (round_amount(charge.amount * charge.quantity * coefficient, currency) for charge in charges),
-        Decimal(0),
-    )
-
-
-def resumed_period_end(current_period_end: datetime, pause_start: datetime, resumed_at: datetime) -> datetime:
-    """A pause shifts the current period's end by its duration (§5); a pause not yet begun shifts nothing."""
-    return current_period_end + max(resumed_at - pause_start, timedelta(0))
-
-
-# -- catalog operations ---------------------------------------------------------------------------
-
-
-def find_customer(catalog: CatalogSession, customer_id: str | None, external_id: str | None) -> Customer:
-    """The customer by id (preferred) or by external id; ``NotFound`` names the body field."""
-    customers = catalog.repo(Customer)
-    if customer_id is not None:
-        try:
-            return customers.get(customer_id)
-        except NotFound as exc:
-            raise NotFound("customer", customer_id, field="body.customer_id") from exc
-    if external_id is not None:
-        found = customers.find_one(external_id=external_id)
-        if found is None:
-            raise NotFound("customer", external_id, field="body.external_customer_id")
-        return found
-    raise InvalidPeriod("customer_id or external_customer_id is required", field="body.customer_id")
-
-
-def _override_price(
-    catalog: CatalogSession, base: Price, amount: Decimal, subscription_id: str, at: str
-) -> Price:
-    """A subscription-scoped copy of ``base`` with another amount (as Flexprice overrides do)."""
-    columns = {
-        column: getattr(base, column)
-        for column in (
-            "display_amount", "currency", "type", "billing_model", "tier_mode", "tiers", "transform_quantity",
-            "billing_period", "billing_period_count", "invoice_cadence", "billing_cadence", "meter_id",
-            "description", "trial_period_days",
-        )
-    }  # fmt: skip
-    try:
-        BillingPrice.model_validate({**columns, "amount": amount})
-    except InvalidPrice as exc:
-        raise repath(exc, at) from None
-    return catalog.repo(Price).create(
-        **columns,
-        amount=amount,
-        entity_type="SUBSCRIPTION",
-        entity_id=subscription_id,
-        metadata={"parent_price_id": base.id},
+def new_subscription(body: SubscriptionCreate) -> NewSubscription:
+    """The request body as the domain value the catalog service takes."""
+    return NewSubscription(
+        customer_id=body.customer_id,
+        external_customer_id=body.external_customer_id,
+        plan_id=body.plan_id,
+        currency=body.currency,
+        billing_period=body.billing_period,
+        billing_period_count=body.billing_period_count,
+        billing_cadence=body.billing_cadence,
+        billing_cycle=body.billing_cycle,
+        start_date=body.start_date,
+        end_date=body.end_date,
+        trial_end=body.trial_end,
+        customer_timezone=body.customer_timezone,
+        lookup_key=body.lookup_key,
+        metadata=body.metadata,
+        override_line_items=tuple(
+            LineItemOverride(item.price_id, item.quantity, item.amount) for item in body.override_line_items
+        ),
+        coupons=tuple(body.coupons),
     )
 
 
 def create_subscription(catalog: CatalogSession, body: SubscriptionCreate, now: datetime) -> Subscription:
     """Subscribe a customer to a plan: copy the matching prices into line items, apply overrides."""
-    customer = find_customer(catalog, body.customer_id, body.external_customer_id)
-    try:
-        plan = catalog.repo(Plan).get(body.plan_id)
-    except NotFound as exc:
-        raise NotFound("plan", body.plan_id, field="body.plan_id") from exc
-    if body.billing_period is BillingPeriod.ONETIME:
-        raise InvalidPeriod("a subscription needs a recurring billing period", field="body.billing_period")
-    plan_prices = list(catalog.repo(Price).each(entity_type="PLAN", entity_id=plan.id))
-    prices = matching_prices(plan_prices, body.currency, body.billing_period, body.billing_period_count)
-    if not prices:
-        raise InvalidPrice(
-            f"plan has no {body.currency} prices billed {body.billing_period.value} × {body.billing_period_count}",
-            field="body.currency",
-        )
-    start = body.start_date or now
-    if body.end_date is not None and body.end_date <= start:
-        raise InvalidPeriod("must be after start_date", field="body.end_date")
-    trial = body.trial_end
-    if trial is None and (days := trial_days(prices)):
-        trial = add_trial_days(start, days, body.customer_timezone)
-    first = first_period(
-        start,
-        body.billing_period,
-        body.billing_period_count,
-        body.customer_timezone,
-        body.billing_cycle,
-        trial,
-    )
-    overrides = _overrides(body, {price.id for price in prices})
-
-    subscription = catalog.repo(Subscription).create(
-        customer_id=customer.id,
-        plan_id=plan.id,
-        lookup_key=body.lookup_key,
-        currency=body.currency,
-        billing_anchor=first.billing_anchor,
-        start_date=start,
-        end_date=body.end_date,
-        current_period_start=first.window.start,
-        current_period_end=first.window.end,
-        billing_cycle=body.billing_cycle.value,
-        billing_cadence=body.billing_cadence,
-        billing_period=body.billing_period.value,
-        billing_period_count=body.billing_period_count,
-        subscription_status="trialing" if first.trial_end else "active",
-        trial_start=start if first.trial_end else None,
-        trial_end=first.trial_end,
-        customer_timezone=body.customer_timezone,
-        metadata=body.metadata,
-    )
-    for price in prices:
-        index, quantity, amount = overrides.get(price.id, (None, None, None))
-        if quantity is not None and price.type == "USAGE":
-            raise InvalidPrice(
-                "usage prices are billed on metered quantity",
-                field=f"body.override_line_items.{index}.quantity",
-            )
-        line_price = price
-        if amount is not None:
-            line_price = _override_price(
-                catalog, price, amount, subscription.id, f"body.override_line_items.{index}"
-            )
-        catalog.repo(SubscriptionLineItem).create(
-            subscription_id=subscription.id,
-            customer_id=customer.id,
-            plan_id=plan.id,
-            price_id=line_price.id,
-            price_type=price.type,
-            meter_id=price.meter_id,
-            display_name=price.description or plan.name,
-            quantity=Decimal(0)
-            if price.type == "USAGE"
-            else (quantity if quantity is not None else Decimal(1)),
-            currency=subscription.currency,
-            billing_period=price.billing_period,
-            invoice_cadence=price.invoice_cadence,
-            trial_period=price.trial_period_days,
-            start_date=start,
-            end_date=body.end_date,
-        )
-    attach_coupons(catalog, subscription, body.coupons, start)
-    return subscription
-
-
-def attach_coupons(
-    catalog: CatalogSession, subscription: Subscription, coupon_ids: Sequence[str], at: datetime
-) -> None:
-    """Redeem each coupon for the subscription (§7: redeem window, max redemptions, currency).
-
-    The coupon row is locked while its redemption count goes up, so concurrent subscriptions can
-    never redeem a coupon past ``max_redemptions``.
-    """
-    coupons = catalog.repo(Coupon)
-    for index, coupon_id in enumerate(coupon_ids):
-        field = f"body.coupons.{index}"
-        if coupon_id in coupon_ids[:index]:
-            raise BillingError("is listed twice", field=field)
-        try:
-            coupon = coupons.get(coupon_id, for_update=True)
-        except NotFound as exc:
-            raise NotFound("coupon", coupon_id, field=field) from exc
-        if coupon.redeem_after is not None and at < coupon.redeem_after:
-            raise BillingError(
-                f"coupon cannot be redeemed before {coupon.redeem_after.isoformat()}", field=field
-            )
-        if coupon.redeem_before is not None and at >= coupon.redeem_before:
-            raise BillingError(
-                f"coupon could only be redeemed before {coupon.redeem_before.isoformat()}", field=field
-            )
-        if coupon.max_redemptions is not None and coupon.total_redemptions >= coupon.max_redemptions:
-            raise BillingError(f"coupon reached its max_redemptions ({coupon.max_redemptions})", field=field)
-        if (
-            coupon.coupon_type == "fixed"
-            and coupon.currency
-            and coupon.currency.lower() != subscription.currency.lower()
-        ):
-            raise BillingError(
-                f"a {coupon.currency} coupon cannot discount a {subscription.currency} subscription",
-                field=field,
-            )
-        coupons.update(coupon, total_redemptions=coupon.total_redemptions + 1)
-        catalog.repo(CouponAssociation).create(
-            coupon_id=coupon.id, subscription_id=subscription.id, start_date=at
-        )
-
-
-def _overrides(
-    body: SubscriptionCreate, price_ids: set[str]
-) -> dict[str, tuple[int, Decimal | None, Decimal | None]]:
-    found: dict[str, tuple[int, Decimal | None, Decimal | None]] = {}
-    for index, item in enumerate(body.override_line_items):
-        field = f"body.override_line_items.{index}"
-        if item.price_id not in price_ids:
-            raise InvalidPrice(
-                "is not one of the plan prices this subscription copies", field=f"{field}.price_id"
-            )
-        if item.price_id in found:
-            raise InvalidPrice("is overridden twice", field=f"{field}.price_id")
-        if item.quantity is None and item.amount is None:
-            raise InvalidPrice("give quantity, amount or both", field=field)
-        found[item.price_id] = (index, item.quantity, item.amount)
-    return found
+    return catalog_service.create_subscription(catalog, new_subscription(body), now)
 
 
 def line_items(
@@ -444,17 +175,7 @@ def pause_subscription(
     _require_live(subscription)
     if subscription.pause_status != "none":
         raise Conflict("pause_status", "subscription is already paused or has a scheduled pause")
-    if body.pause_mode == "scheduled":
-        if body.pause_start is None:
-            raise InvalidPeriod("is required for a scheduled pause", field="body.pause_start")
-        if body.pause_start <= now:
-            raise InvalidPeriod("must be in the future", field="body.pause_start")
-    start = body.pause_start if body.pause_mode == "scheduled" and body.pause_start else now
-    end = body.pause_end
-    if end is None and body.pause_days is not None:
-        end = start + timedelta(days=body.pause_days)
-    if end is not None and end <= start:
-        raise InvalidPeriod("must be after the pause start", field="body.pause_end")
+    start, end = pause_window(body.pause_mode, now, body.pause_start, body.pause_end, body.pause_days)
     active = body.pause_mode == "immediate"
     pause = catalog.repo(SubscriptionPause).create(
         subscription_id=subscription.id,

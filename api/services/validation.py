@@ -13,18 +13,7 @@ from api.schemas.meters import MeterCreate
 from api.schemas.prices import PriceFields
 from flexprice_pipelines.billing.errors import BillingError, InvalidMeter
 from flexprice_pipelines.billing.meters import Meter
-from flexprice_pipelines.billing.pricing import BillingPeriod, InvalidPriceDetails, Price
-
-
-def _join(prefix: str, field: str | None) -> str:
-    return f"{prefix}.{field}" if field else prefix
-
-
-def repath(exc: BillingError, prefix: str) -> BillingError:
-    """The same error with every field under ``prefix`` (``body``, ``body.prices.0``)."""
-    if isinstance(exc, InvalidPriceDetails):
-        return InvalidPriceDetails([(_join(prefix, field), message) for field, message in exc.errors])
-    return type(exc)(exc.message, field=_join(prefix, exc.field))
+from flexprice_pipelines.billing.pricing import BillingPeriod, Price, repath
 
 
 def validate_price(fields: PriceFields, prefix: str = "body") -> Price:

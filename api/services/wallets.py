@@ -1,4 +1,4 @@
-"""Wallets: one active prepaid wallet per customer and currency, top-ups through the ledger."""
+"""Wallets through the API: the request bodies as domain values for ``catalog.services.wallets``."""
 
 from __future__ import annotations
 
@@ -8,67 +8,20 @@ from decimal import Decimal
 from sqlalchemy import or_
 
 from api.schemas.wallets import TopUpRequest, WalletCreate
-from api.services.subscriptions import find_customer
-from flexprice_pipelines.billing.errors import BillingError
-from flexprice_pipelines.catalog import CatalogSession, Conflict
-from flexprice_pipelines.catalog.ledger import credit_wallet
+from flexprice_pipelines.billing.wallets import NewWallet, TopUp
+from flexprice_pipelines.catalog import CatalogSession
 from flexprice_pipelines.catalog.models import Wallet, WalletTransaction
-
-
-def credits_for(body: TopUpRequest, conversion_rate: Decimal) -> Decimal:
-    """Credits a top-up adds: ``credits_to_add``, else ``amount / conversion_rate`` (Flexprice's rule)."""
-    if body.credits_to_add is not None:
-        return body.credits_to_add
-    if body.amount is not None:
-        return body.amount / conversion_rate
-    raise BillingError("give credits_to_add or amount", field="body.credits_to_add")
+from flexprice_pipelines.catalog.services import wallets as catalog_service
 
 
 def create_wallet(catalog: CatalogSession, body: WalletCreate, now: datetime) -> Wallet:
     """Open a wallet (409 if the customer already has an active one in this currency), then load credits."""
-    customer = find_customer(catalog, body.customer_id, body.external_customer_id)
-    wallets = catalog.repo(Wallet)
-    if wallets.find_one(customer_id=customer.id, currency=body.currency, wallet_status="active") is not None:
-        raise Conflict("currency", "the customer already has an active wallet in this currency")
-    wallet = wallets.create(
-        customer_id=customer.id,
-        currency=body.currency,
-        name=body.name,
-        description=body.description,
-        conversion_rate=body.conversion_rate,
-        wallet_type=body.wallet_type,
-        metadata=body.metadata,
-    )
-    if body.initial_credits_to_load is not None:
-        credit_wallet(
-            catalog.session,
-            catalog.scope,
-            wallet.id,
-            body.initial_credits_to_load,
-            transaction_reason="FREE_CREDIT_GRANT",
-            description="initial credits",
-            now=now,
-        )
-    return wallet
+    return catalog_service.create_wallet(catalog, NewWallet(**body.model_dump()), now)
 
 
 def top_up(catalog: CatalogSession, wallet_id: str, body: TopUpRequest, now: datetime) -> WalletTransaction:
     """Add credits (row-locked, idempotent per ``idempotency_key``)."""
-    wallet = catalog.repo(Wallet).get(wallet_id)
-    if body.expiry_date is not None and body.expiry_date <= now:
-        raise BillingError("must be in the future", field="body.expiry_date")
-    return credit_wallet(
-        catalog.session,
-        catalog.scope,
-        wallet.id,
-        credits_for(body, wallet.conversion_rate),
-        transaction_reason=body.transaction_reason,
-        idempotency_key=body.idempotency_key,
-        priority=body.priority,
-        expiry_date=body.expiry_date,
-        description=body.description,
-        now=now,
-    )
+    return catalog_service.top_up(catalog, wallet_id, TopUp(**body.model_dump()), now)
 
 
 def available_credits(catalog: CatalogSession, wallet_id: str, at: datetime) -> Decimal:

@@ -32,7 +32,7 @@ from pydantic_core import ErrorDetails
 
 # BillingPeriod is shared with periods and subscriptions; re-exported here as part of the price API.
 from flexprice_pipelines.billing.enums import BillingPeriod
-from flexprice_pipelines.billing.errors import InvalidPrice
+from flexprice_pipelines.billing.errors import BillingError, InvalidPrice
 from flexprice_pipelines.billing.money import ensure_decimal
 
 __all__ = [
@@ -93,6 +93,21 @@ class InvalidPriceDetails(InvalidPrice):
         field, message = errors[0]
         super().__init__(message, field=field)
         self.errors = errors
+
+
+def _join(prefix: str, field: str | None) -> str:
+    return f"{prefix}.{field}" if field else prefix
+
+
+def repath(exc: BillingError, prefix: str) -> BillingError:
+    """The same error with every field under ``prefix`` (``body``, ``body.prices.0``).
+
+    The core names fields from its own inputs (``tiers.1.up_to``); callers holding a price inside a
+    request re-path it to where the client sent it (``body.prices.0.tiers.1.up_to``).
+    """
+    if isinstance(exc, InvalidPriceDetails):
+        return InvalidPriceDetails([(_join(prefix, field), message) for field, message in exc.errors])
+    return type(exc)(exc.message, field=_join(prefix, exc.field))
 
 
 # --- field parsers: amounts refuse floats, because a float has already lost the cents --------------

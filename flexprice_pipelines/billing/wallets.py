@@ -9,8 +9,8 @@ Balances never go negative: a plan consumes at most what is available.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -100,3 +100,40 @@ def plan_consumption(
         plan.append((balance.transaction_id, taken))
         left -= taken
     return plan
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewWallet:
+    """What a client asks for when it opens a wallet for a customer (Flexprice ``POST /wallets``)."""
+
+    currency: str
+    customer_id: str | None = None
+    external_customer_id: str | None = None
+    name: str | None = None
+    description: str | None = None
+    conversion_rate: Decimal = Decimal(1)
+    wallet_type: str = "PRE_PAID"
+    initial_credits_to_load: Decimal | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TopUp:
+    """Credits bought or granted into a wallet (Flexprice ``POST /wallets/{id}/top-up``)."""
+
+    credits_to_add: Decimal | None = None
+    amount: Decimal | None = None
+    transaction_reason: str = "PURCHASED_CREDIT_DIRECT"
+    idempotency_key: str | None = None
+    expiry_date: datetime | None = None
+    priority: int | None = None
+    description: str | None = None
+
+
+def credits_for(top_up: TopUp, conversion_rate: Decimal) -> Decimal:
+    """Credits a top-up adds: ``credits_to_add``, else ``amount / conversion_rate`` (Flexprice's rule)."""
+    if top_up.credits_to_add is not None:
+        return top_up.credits_to_add
+    if top_up.amount is not None:
+        return top_up.amount / conversion_rate
+    raise BillingError("give credits_to_add or amount", field="body.credits_to_add")

@@ -19,10 +19,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from flexprice_pipelines.billing.ids import deterministic_id
 from flexprice_pipelines.billing.money import ensure_decimal, same_currency
 from flexprice_pipelines.catalog.db import SQLITE_IMMEDIATE
 from flexprice_pipelines.catalog.errors import Conflict, InsufficientBalance, InvalidArgument
-from flexprice_pipelines.catalog.ids import deterministic_id
 from flexprice_pipelines.catalog.models import (
     CreditGrant,
     CreditGrantApplication,

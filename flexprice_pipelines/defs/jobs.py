@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.defs.billing.assets import credit_grant_applications
 from flexprice_pipelines.defs.partitions import TENANTS, billing_partition_key
 from flexprice_pipelines.defs.resources import ClockResource
-from flexprice_pipelines.rating.windows import YearMonth
 
 billing_job = dg.define_asset_job(
     "billing_job",

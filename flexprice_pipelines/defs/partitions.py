@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from flexprice_pipelines.rating.windows import YearMonth
+from flexprice_pipelines.billing.months import YearMonth
 
 TENANTS = dg.DynamicPartitionsDefinition(name="tenants")
 PERIODS = dg.MonthlyPartitionsDefinition(start_date="2024-01-01", end_offset=1)

@@ -19,6 +19,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from flexprice_pipelines.billing.meters import Meter
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys
 from flexprice_pipelines.defs.resources import (
     WAREHOUSE_POOL,
@@ -27,7 +28,7 @@ from flexprice_pipelines.defs.resources import (
     dbt_project_dir,
 )
 from flexprice_pipelines.rating.rate import UsageRow
-from flexprice_pipelines.rating.windows import UsageWindow, WindowRole, YearMonth
+from flexprice_pipelines.rating.windows import UsageWindow, WindowRole
 from flexprice_pipelines.warehouse import billing_inputs as inputs
 
 DBT_DIR = dbt_project_dir()

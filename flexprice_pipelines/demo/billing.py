@@ -14,8 +14,8 @@ from typing import Any
 
 import dagster as dg
 
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.pipeline_cli import bill_partitions
-from flexprice_pipelines.rating.windows import YearMonth
 from flexprice_pipelines.settings import Settings
 
 Report = Callable[[int, int], None]

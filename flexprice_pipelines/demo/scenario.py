@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flexprice_pipelines.rating.windows import YearMonth
+from flexprice_pipelines.billing.months import YearMonth
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,7 +1,7 @@
 """Seed the demo tenant: catalog as code, then customers, subscriptions, coupon, taxes, wallet and grant.
 
-Rows go through the same request schemas and services the REST API uses (``api.services``), so the demo
-tenant is one a client could have built over HTTP.
+Subscriptions and wallets go through the catalog services the REST API calls
+(``catalog.services``), so the demo tenant is one a client could have built over HTTP.
 """
 
 from __future__ import annotations
@@ -12,13 +12,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.schemas.creditgrants import CreditGrantCreate
-from api.schemas.customers import CustomerCreate
-from api.schemas.subscriptions import SubscriptionCreate
-from api.schemas.taxes import TaxAssociationCreate
-from api.schemas.wallets import TopUpRequest, WalletCreate
-from api.services.subscriptions import create_subscription
-from api.services.wallets import create_wallet, top_up
+from flexprice_pipelines.billing.enums import BillingCycle, BillingPeriod
+from flexprice_pipelines.billing.subscriptions import NewSubscription
+from flexprice_pipelines.billing.wallets import NewWallet, TopUp
 from flexprice_pipelines.catalog import CatalogSession, Scope, db
 from flexprice_pipelines.catalog.as_code import apply_catalog, load_catalog
 from flexprice_pipelines.catalog.models import (
@@ -31,6 +27,8 @@ from flexprice_pipelines.catalog.models import (
     TaxRate,
     TenantSettings,
 )
+from flexprice_pipelines.catalog.services.subscriptions import create_subscription
+from flexprice_pipelines.catalog.services.wallets import create_wallet, top_up
 from flexprice_pipelines.catalog.tenancy import create_tenant
 from flexprice_pipelines.demo.scenario import DemoCustomer
 
@@ -62,22 +60,20 @@ def seed_tenant(factory: sessionmaker[Session], customers: list[DemoCustomer], n
 
 def _subscribe(catalog: CatalogSession, customer: DemoCustomer) -> str:
     row = catalog.repo(Customer).create(
-        **CustomerCreate(
-            external_id=customer.external_id,
-            name=customer.name,
-            email=customer.email,
-            address_country=customer.country,
-            metadata={"demo": "true"},
-        ).model_dump()
+        external_id=customer.external_id,
+        name=customer.name,
+        email=customer.email,
+        address_country=customer.country,
+        metadata={"demo": "true"},
     )
     plan = catalog.repo(Plan).find_one(lookup_key=customer.plan)
     assert plan is not None, f"catalog.yaml has no plan {customer.plan}"
-    body = SubscriptionCreate(
+    body = NewSubscription(
         customer_id=row.id,
         plan_id=plan.id,
         currency=customer.currency,
-        billing_period="MONTHLY",
-        billing_cycle=customer.billing_cycle,
+        billing_period=BillingPeriod.MONTHLY,
+        billing_cycle=BillingCycle(customer.billing_cycle),
         start_date=customer.start,
         customer_timezone=customer.timezone,
         lookup_key=f"{customer.external_id}-{customer.plan}",
@@ -91,16 +87,14 @@ def _subscribe(catalog: CatalogSession, customer: DemoCustomer) -> str:
         _prepaid_wallet(catalog, customer, row.id)
     if customer.monthly_grant is not None:
         catalog.repo(CreditGrant).create(
-            **CreditGrantCreate(
-                name="Monthly included credits",
-                scope="SUBSCRIPTION",
-                subscription_id=subscription.id,
-                credits=customer.monthly_grant,
-                currency=customer.currency,
-                cadence="RECURRING",
-                period="MONTHLY",
-                period_count=1,
-            ).model_dump()
+            name="Monthly included credits",
+            scope="SUBSCRIPTION",
+            subscription_id=subscription.id,
+            credits=customer.monthly_grant,
+            currency=customer.currency,
+            cadence="RECURRING",
+            period="MONTHLY",
+            period_count=1,
         )
     return subscription.id
 
@@ -108,11 +102,7 @@ def _subscribe(catalog: CatalogSession, customer: DemoCustomer) -> str:
 def _tax(catalog: CatalogSession, code: str, customer_id: str) -> None:
     rate = catalog.repo(TaxRate).find_one(code=code)
     assert rate is not None, f"catalog.yaml has no tax rate {code}"
-    catalog.repo(TaxAssociation).create(
-        **TaxAssociationCreate(
-            tax_rate_id=rate.id, entity_type="CUSTOMER", entity_id=customer_id
-        ).model_dump()
-    )
+    catalog.repo(TaxAssociation).create(tax_rate_id=rate.id, entity_type="CUSTOMER", entity_id=customer_id)
 
 
 def _coupon(catalog: CatalogSession, lookup_key: str, subscription_id: str, start: datetime) -> None:
@@ -128,14 +118,14 @@ def _prepaid_wallet(catalog: CatalogSession, customer: DemoCustomer, customer_id
     assert customer.wallet_credits is not None
     wallet = create_wallet(
         catalog,
-        WalletCreate(customer_id=customer_id, currency=customer.currency, name="Prepaid credits"),
+        NewWallet(customer_id=customer_id, currency=customer.currency, name="Prepaid credits"),
         customer.start,
     )
     # The top-up is dated at the subscription's start, as if bought on sign-up.
     top_up(
         catalog,
         wallet.id,
-        TopUpRequest(
+        TopUp(
             credits_to_add=customer.wallet_credits,
             idempotency_key=f"demo-topup-{customer.external_id}",
             description="Prepaid top-up",

@@ -17,7 +17,6 @@ from flexprice_pipelines.rating.windows import (
     PartitionPlan,
     UsageWindow,
     WindowRole,
-    YearMonth,
     invoice_id,
     plan_partition,
 )
@@ -36,7 +35,6 @@ __all__ = [
     "UsageRow",
     "UsageWindow",
     "WindowRole",
-    "YearMonth",
     "assemble_invoice",
     "assemble_invoices",
     "invoice_id",

@@ -23,12 +23,13 @@ passed by ``now``; until then it is a draft. Periods that have not ended are not
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from flexprice_pipelines.billing.ids import deterministic_id
 from flexprice_pipelines.billing.invoicing import BillingReason
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.billing.periods import BillingWindow, billing_periods, subscription_windows
-from flexprice_pipelines.catalog.ids import deterministic_id
 from flexprice_pipelines.rating.terms import LineItemTerms, SubscriptionTerms
 
 
@@ -46,41 +47,6 @@ class WindowRole(StrEnum):
     CYCLE = "cycle"
     LATE_CHECK = "late_check"
     LATE_AUDIT = "late_audit"
-
-
-@dataclass(frozen=True, slots=True)
-class YearMonth:
-    """A partition's calendar month (UTC)."""
-
-    year: int
-    month: int
-
-    @classmethod
-    def parse(cls, key: str) -> YearMonth:
-        """``YYYY-MM`` or Dagster's monthly partition key ``YYYY-MM-DD``."""
-        parts = key.split("-")
-        return cls(int(parts[0]), int(parts[1]))
-
-    @property
-    def start(self) -> datetime:
-        """First instant of the month, UTC."""
-        return datetime(self.year, self.month, 1, tzinfo=UTC)
-
-    @property
-    def end(self) -> datetime:
-        """First instant of the next month, UTC (exclusive)."""
-        year, month = (self.year + 1, 1) if self.month == 12 else (self.year, self.month + 1)
-        return datetime(year, month, 1, tzinfo=UTC)
-
-    @property
-    def previous(self) -> YearMonth:
-        """The month before."""
-        return YearMonth(self.year - 1, 12) if self.month == 1 else YearMonth(self.year, self.month - 1)
-
-    @property
-    def key(self) -> str:
-        """``YYYY-MM``."""
-        return f"{self.year:04d}-{self.month:02d}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

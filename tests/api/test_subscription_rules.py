@@ -9,15 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.services.subscriptions import (
+from flexprice_pipelines.billing.enums import BillingCycle, BillingPeriod
+from flexprice_pipelines.billing.errors import InvalidPeriod
+from flexprice_pipelines.billing.subscriptions import (
     AdvanceCharge,
     cancellation_time,
     first_period,
     resumed_period_end,
     unused_advance_credit,
 )
-from flexprice_pipelines.billing.enums import BillingCycle, BillingPeriod
-from flexprice_pipelines.billing.errors import InvalidPeriod
 
 instants = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)

@@ -174,7 +174,7 @@ def test_protected_unknown_and_missing_fields(session: Session, scope: Scope, ot
 
 
 def test_caller_supplied_deterministic_id(session: Session, scope: Scope) -> None:
-    from flexprice_pipelines.catalog.ids import deterministic_id
+    from flexprice_pipelines.billing.ids import deterministic_id
 
     plan_id = deterministic_id("plan", scope.tenant_id, "pro")
     Repository(session, scope, Plan).create(id=plan_id, name="Pro")

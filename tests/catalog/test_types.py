@@ -8,8 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
+from flexprice_pipelines.billing.ids import deterministic_id
 from flexprice_pipelines.catalog import Repository, Scope
-from flexprice_pipelines.catalog.ids import deterministic_id, new_id
+from flexprice_pipelines.catalog.ids import new_id
 from flexprice_pipelines.catalog.models import Coupon, Customer
 
 pytestmark = pytest.mark.usefixtures("database_url")

@@ -9,7 +9,7 @@ import clickhouse_connect
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from flexprice_pipelines.warehouse.chdb_http import ChdbHttpServer
+from tests.support.chdb_http import ChdbHttpServer
 
 
 @pytest.fixture(scope="package")

@@ -13,7 +13,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flexprice_pipelines.warehouse.chdb_http import ChdbHttpServer
+from tests.support.chdb_http import ChdbHttpServer
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 EVENT_COLUMNS = ["event_id", "amount", "ts", "note"]

@@ -12,7 +12,7 @@ from clickhouse_connect.driver.client import Client
 from dbt.artifacts.schemas.run import RunExecutionResult
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
-from flexprice_pipelines.warehouse.chdb_http import ChdbHttpServer
+from tests.support.chdb_http import ChdbHttpServer
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 COLUMNS = ["event_id", "customer_id", "quantity", "ts"]

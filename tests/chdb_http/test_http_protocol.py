@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from flexprice_pipelines.warehouse.chdb_http import ChdbHttpServer
+from tests.support.chdb_http import ChdbHttpServer
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flexprice_pipelines.warehouse.chdb_http import ClickHouseError, split_insert, statement_kind
+from tests.support.chdb_http import ClickHouseError, split_insert, statement_kind
 
 STATEMENTS = st.sampled_from(
     [

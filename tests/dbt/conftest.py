@@ -20,11 +20,11 @@ from flexprice_pipelines.warehouse.billing_inputs import (
     write_billing_meters,
     write_billing_windows,
 )
-from flexprice_pipelines.warehouse.chdb_http import ChdbHttpServer
 from flexprice_pipelines.warehouse.clickhouse_store import ClickHouseWarehouse
 from flexprice_pipelines.warehouse.duckdb_store import DuckDBWarehouse
 from tests.dbt import usage_data
 from tests.dbt.dbt_harness import DbtProject
+from tests.support.chdb_http import ChdbHttpServer
 
 CH_DATABASE = "flexprice_dbt"
 

@@ -22,10 +22,10 @@ from clickhouse_connect.driver.client import Client
 
 from flexprice_pipelines.billing.meters import AggregationType, event_matches, event_value
 from flexprice_pipelines.warehouse.billing_inputs import write_billing_windows
-from flexprice_pipelines.warehouse.chdb_http import ChdbHttpServer
 from tests.dbt import usage_data
 from tests.dbt.conftest import Dataset, build_clickhouse, build_duckdb
 from tests.dbt.dbt_harness import DbtProject
+from tests.support.chdb_http import ChdbHttpServer
 
 pytestmark = pytest.mark.slow
 

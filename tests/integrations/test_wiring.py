@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from api.deps import now
 from api.routers.invoices import pdf_filename
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.catalog import Repository, Scope, db
 from flexprice_pipelines.catalog.ledger import next_invoice_number
 from flexprice_pipelines.catalog.models import Customer, Invoice, InvoiceLineItem
@@ -36,11 +37,9 @@ from flexprice_pipelines.catalog.tenancy import create_tenant
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, billing_partition_key
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource
 from flexprice_pipelines.integrations.definitions import integration_definitions, integration_resources
-from flexprice_pipelines.integrations.hubspot.local_stub import running_stub
 from flexprice_pipelines.integrations.object_store import LocalObjectStore, S3ObjectStore
 from flexprice_pipelines.integrations.pdf import invoice_pdf_key
 from flexprice_pipelines.integrations.stripe.connections import save_connection
-from flexprice_pipelines.integrations.stripe.testing import StripeStub
 from flexprice_pipelines.integrations.webhooks import (
     INVOICE_PAYMENT_STATUS_CHANGED,
     SystemEvent,
@@ -50,8 +49,9 @@ from flexprice_pipelines.integrations.webhooks import (
     generate_secret,
 )
 from flexprice_pipelines.integrations.webhooks.schedule import drain_requests
-from flexprice_pipelines.rating.windows import YearMonth
 from flexprice_pipelines.settings import Settings
+from tests.support.hubspot_stub import running_stub
+from tests.support.stripe_stub import StripeStub
 
 NOW = datetime(2024, 4, 2, 9, 30, tzinfo=UTC)
 MAR, APR, MAY = (datetime(2024, m, 1, tzinfo=UTC) for m in (3, 4, 5))

@@ -18,6 +18,7 @@ import dagster as dg
 import pytest
 from sqlalchemy.orm import Session
 
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.catalog import Repository, Scope, db, ledger
 from flexprice_pipelines.catalog.models import (
     Coupon,
@@ -42,7 +43,6 @@ from flexprice_pipelines.defs.partitions import billing_partition_key
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource, WarehouseResource
 from flexprice_pipelines.defs.usage_dbt import DbtUsageResource
 from flexprice_pipelines.events.schema import Event
-from flexprice_pipelines.rating.windows import YearMonth
 from flexprice_pipelines.warehouse import make_warehouse
 
 _counter = itertools.count()

@@ -19,12 +19,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.catalog import db
 from flexprice_pipelines.defs.billing.assets import ALL_BILLING_ASSETS
 from flexprice_pipelines.defs.partitions import billing_partition_key
 from flexprice_pipelines.defs.resources import build_resources
 from flexprice_pipelines.defs.usage_dbt import DbtUsageResource
-from flexprice_pipelines.rating.windows import YearMonth
 from flexprice_pipelines.settings import Settings
 from tests.pipeline.conftest import Billing, invoice_by_reason, monthly_usage_plan, utc, worked_example_events
 
@@ -38,12 +38,15 @@ def _free_port() -> int:
 @pytest.fixture
 def clickhouse_url(tmp_path: Path) -> Iterator[str]:
     port = _free_port()
-    command = [sys.executable, "-m", "flexprice_pipelines.warehouse.chdb_http"]
+    command = [sys.executable, "-m", "tests.support.chdb_http"]
     server = subprocess.Popen(
         [*command, "--path", str(tmp_path / "chdb"), "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        cwd=Path(__file__)
+        .resolve()
+        .parents[2],  # the server lives in tests/support, importable from the root
     )
     try:
         deadline = time.monotonic() + 60

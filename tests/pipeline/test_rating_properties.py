@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flexprice_pipelines.billing.enums import BillingCycle, BillingPeriod
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.billing.periods import subscription_windows
 from flexprice_pipelines.billing.pricing import Price
 from flexprice_pipelines.rating import (
@@ -17,7 +18,6 @@ from flexprice_pipelines.rating import (
     LineItemTerms,
     SubscriptionTerms,
     UsageRow,
-    YearMonth,
     assemble_invoices,
     plan_partition,
     rate_partition,

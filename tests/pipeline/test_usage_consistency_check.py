@@ -26,6 +26,7 @@ import dagster as dg
 from sqlalchemy import delete, select, update
 
 from flexprice_pipelines.billing.meters import aggregate
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.catalog import Scope, db
 from flexprice_pipelines.catalog.models import (
     Customer,
@@ -41,7 +42,6 @@ from flexprice_pipelines.defs.partitions import billing_partition_key
 from flexprice_pipelines.events.outbox import OutboxBus
 from flexprice_pipelines.events.schema import Event
 from flexprice_pipelines.events.sink import Sink, make_source
-from flexprice_pipelines.rating.windows import YearMonth
 from flexprice_pipelines.settings import Settings
 from flexprice_pipelines.usage.catalog_view import load_meters
 from flexprice_pipelines.usage.listener import embedded_listeners

@@ -11,6 +11,7 @@ import dagster as dg
 
 from flexprice_pipelines.billing.errors import BillingError
 from flexprice_pipelines.billing.meters import Event, deduplicate
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.defs.billing.catalog_terms import (
     EnvironmentPlan,
     load_environment_terms,
@@ -47,7 +48,7 @@ from flexprice_pipelines.rating.rate import (
     rate_partition,
 )
 from flexprice_pipelines.rating.usage import compute_period_usage
-from flexprice_pipelines.rating.windows import YearMonth, plan_partition
+from flexprice_pipelines.rating.windows import plan_partition
 
 GROUP = "billing"
 USAGE_CHECK = "raw_events_counted_into_usage"

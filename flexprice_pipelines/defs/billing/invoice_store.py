@@ -25,11 +25,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, delete, insert
 from sqlalchemy.orm import Session
 
+from flexprice_pipelines.billing.ids import deterministic_id
 from flexprice_pipelines.billing.invoicing import InvoiceStatus
 from flexprice_pipelines.billing.money import quantum
 from flexprice_pipelines.billing.wallets import CreditBalance, plan_consumption
 from flexprice_pipelines.catalog import ledger
-from flexprice_pipelines.catalog.ids import deterministic_id
 from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem, Wallet, WalletTransaction
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.scope import Scope

@@ -13,12 +13,12 @@ from hubspot import HubSpot
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.catalog import Repository, Scope
 from flexprice_pipelines.catalog.models import Environment, Invoice
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys
 from flexprice_pipelines.defs.resources import CatalogResource
 from flexprice_pipelines.integrations.hubspot.sync import SyncFailure, SyncSummary, sync_invoices_to_hubspot
-from flexprice_pipelines.rating.windows import YearMonth
 
 HUBSPOT_RETRY = dg.RetryPolicy(
     max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS

@@ -16,6 +16,7 @@ from datetime import datetime
 import dagster as dg
 import stripe
 
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.catalog.models import Invoice
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.defs.billing.catalog_terms import tenant_scopes
@@ -23,7 +24,6 @@ from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_ke
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource
 from flexprice_pipelines.integrations.stripe.connections import get_connection
 from flexprice_pipelines.integrations.stripe.sync import SyncOutcome, SyncSummary, sync_invoices_to_stripe
-from flexprice_pipelines.rating.windows import YearMonth
 
 CHECK = "all_invoices_synced"
 

@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from flexprice_pipelines.billing.errors import InvalidInvoice
+from flexprice_pipelines.billing.ids import deterministic_id
 from flexprice_pipelines.billing.money import ensure_decimal, to_minor_units
-from flexprice_pipelines.catalog.ids import deterministic_id
 from flexprice_pipelines.catalog.models import Customer, Invoice, InvoiceLineItem
 from flexprice_pipelines.catalog.scope import Scope
 

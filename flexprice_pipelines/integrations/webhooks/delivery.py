@@ -18,7 +18,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flexprice_pipelines.catalog.ids import deterministic_id
+from flexprice_pipelines.billing.ids import deterministic_id
 from flexprice_pipelines.integrations.destinations import (
     DestinationPolicy,
     DestinationRefused,

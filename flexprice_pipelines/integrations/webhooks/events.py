@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from flexprice_pipelines.billing.ids import deterministic_id
 from flexprice_pipelines.catalog import Repository, Scope
-from flexprice_pipelines.catalog.ids import deterministic_id
 from flexprice_pipelines.catalog.models import Invoice, Subscription
 from flexprice_pipelines.integrations.webhooks.models import SystemEvent, WebhookDelivery, WebhookEndpoint
 

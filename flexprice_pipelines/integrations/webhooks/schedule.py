@@ -15,10 +15,10 @@ import dagster as dg
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.defs.partitions import TENANTS, billing_partition_key
 from flexprice_pipelines.defs.resources import CatalogResource
 from flexprice_pipelines.integrations.webhooks.models import WebhookDelivery, WebhookEndpoint
-from flexprice_pipelines.rating.windows import YearMonth
 
 EVERY_MINUTE = "* * * * *"
 

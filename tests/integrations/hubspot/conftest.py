@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from hubspot import HubSpot
 
-from flexprice_pipelines.integrations.hubspot.local_stub import HubSpotStub, running_stub
 from tests.api.conftest import app, client, database_url  # noqa: F401
+from tests.support.hubspot_stub import HubSpotStub, running_stub
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from flexprice_pipelines.catalog.models import Customer, EntityIntegrationMappin
 from flexprice_pipelines.catalog.tenancy import create_tenant
 from flexprice_pipelines.defs.resources import CatalogResource
 from flexprice_pipelines.integrations.hubspot.assets import CHECK, HubSpotResource, build_hubspot_sync_asset
-from flexprice_pipelines.integrations.hubspot.local_stub import HubSpotStub
+from tests.support.hubspot_stub import HubSpotStub
 
 
 def _seed(app: FastAPI) -> tuple[Scope, dict[str, str]]:

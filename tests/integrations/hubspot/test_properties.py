@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 
 from flexprice_pipelines.billing.money import round_amount
 from flexprice_pipelines.catalog.models import Customer, Invoice
-from flexprice_pipelines.integrations.hubspot.local_stub import KNOWN_PROPERTIES
 from flexprice_pipelines.integrations.hubspot.properties import (
     company_properties,
     contact_properties,
     deal_properties,
     hubspot_datetime,
 )
+from tests.support.hubspot_stub import KNOWN_PROPERTIES
 
 FINALIZED_AT = datetime(2025, 3, 1, 0, 5, 30, 250000, tzinfo=UTC)
 

@@ -17,7 +17,7 @@ from flexprice_pipelines.catalog import Repository, Scope
 from flexprice_pipelines.catalog.models import Customer, EntityIntegrationMapping, Invoice
 from flexprice_pipelines.catalog.tenancy import create_tenant
 from flexprice_pipelines.integrations.hubspot import SyncSummary, sync_invoices_to_hubspot
-from flexprice_pipelines.integrations.hubspot.local_stub import HubSpotStub
+from tests.support.hubspot_stub import HubSpotStub
 
 FINALIZED_AT = datetime(2025, 3, 1, 0, 5, tzinfo=UTC)
 

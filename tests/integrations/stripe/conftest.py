@@ -18,7 +18,7 @@ from flexprice_pipelines.catalog import Repository, Scope, db
 from flexprice_pipelines.catalog.models import Customer, Invoice, InvoiceLineItem
 from flexprice_pipelines.catalog.tenancy import create_tenant
 from flexprice_pipelines.integrations.stripe.connections import save_connection
-from flexprice_pipelines.integrations.stripe.testing import StripeStub
+from tests.support.stripe_stub import StripeStub
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from flexprice_pipelines.integrations.stripe.testing import Fault, StripeStub, decode_form
 from tests.integrations.stripe.conftest import make_client
+from tests.support.stripe_stub import Fault, StripeStub, decode_form
 
 
 def test_form_decoding_nests_brackets_and_arrays() -> None:

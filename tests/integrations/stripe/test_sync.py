@@ -13,8 +13,8 @@ from flexprice_pipelines.catalog import Repository
 from flexprice_pipelines.catalog.models import EntityIntegrationMapping
 from flexprice_pipelines.integrations.stripe import keys
 from flexprice_pipelines.integrations.stripe.sync import SyncOutcome, sync_invoices_to_stripe
-from flexprice_pipelines.integrations.stripe.testing import Fault, StripeStub
 from tests.integrations.stripe.conftest import NOW, Line, add_customer, add_invoice, make_client, new_scope
+from tests.support.stripe_stub import Fault, StripeStub
 
 
 def test_one_invoice_becomes_a_finalized_stripe_invoice(

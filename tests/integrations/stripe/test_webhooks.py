@@ -22,9 +22,9 @@ from flexprice_pipelines.catalog import Repository, Scope
 from flexprice_pipelines.catalog.models import Invoice
 from flexprice_pipelines.integrations.stripe.sync import sync_invoices_to_stripe
 from flexprice_pipelines.integrations.stripe.tables import webhook_events
-from flexprice_pipelines.integrations.stripe.testing import StripeStub
 from flexprice_pipelines.settings import Settings
 from tests.integrations.stripe.conftest import NOW, Line, add_customer, add_invoice, new_scope
+from tests.support.stripe_stub import StripeStub
 
 SECRET_A = "whsec_tenant_a"
 SECRET_B = "whsec_tenant_b"

@@ -620,7 +620,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m flexprice_pipelines.warehouse.chdb_http --path DIR --port N``."""
+    """``python -m tests.support.chdb_http --path DIR --port N``."""
     parser = argparse.ArgumentParser(
         description="Serve the ClickHouse HTTP interface over a chdb data directory."
     )
