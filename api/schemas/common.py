@@ -3,10 +3,15 @@
 Input types are bounded the way the catalog columns are (lengths, 32-bit integers, dates a
 billing period can be computed from), so bad input is a 422 and never reaches the database.
 Money is ``Decimal`` in and a decimal string out.
+
+Where a type checks a string's form, the validator and the OpenAPI schema use the same regular
+expression (``DECIMAL_PATTERN``, ``DATE_TIME_PATTERN``, ``CURRENCY_PATTERN``): what the document
+calls invalid is refused, and what it calls valid is not refused for its form.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -39,8 +44,24 @@ def _clean_text(value: str) -> str:
     return value
 
 
+# ASCII classes spelled out: Python's ``\d`` and ``\s`` are Unicode-wide, ECMA 262's (OpenAPI's) are not
+# the same, and ``Decimal("١٢")`` would otherwise read Arabic-Indic digits.
+CURRENCY_PATTERN = r"^[ \t]*[A-Za-z]{3}[ \t]*$"
+DECIMAL_PATTERN = r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$"
+_YEAR = r"(19[7-9][0-9]|2[01][0-9][0-9]|2200)"  # period arithmetic stays inside datetime's range
+DATE_TIME_PATTERN = (
+    rf"^{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+_CURRENCY = re.compile(CURRENCY_PATTERN)
+_DECIMAL = re.compile(DECIMAL_PATTERN)
+_DATE_TIME = re.compile(DATE_TIME_PATTERN)
+
+
 def _currency(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
+    if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
+        raise ValueError("must be a three-letter ISO 4217 code such as usd")
+    return value.strip().lower()
 
 
 def _to_decimal(value: object) -> object:
@@ -49,6 +70,21 @@ def _to_decimal(value: object) -> object:
         raise ValueError("must be a number, not a boolean")
     if isinstance(value, float):
         return Decimal(repr(value))
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        # Decimal() itself would also take padding, underscores and non-ASCII digits.
+        raise ValueError("must be a decimal number such as 12.50 or 1.5e3")
+    return value
+
+
+def _rfc3339(value: object) -> object:
+    # Lax pydantic would read a number, or a numeric string, as epoch seconds, and take other ISO 8601
+    # spellings; the document promises RFC 3339 date-times, which Flexprice also insists on.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
+        raise ValueError(
+            "must be an RFC 3339 date-time with an offset, year 1970-2200, such as 2024-03-20T15:04:05Z"
+        )
     return value
 
 
@@ -59,13 +95,6 @@ def _bounded(value: Decimal) -> Decimal:
         raise ValueError(f"must be less than {MAX_AMOUNT:,f} in absolute value")
     if value.as_tuple().exponent < -12:  # type: ignore[operator]
         raise ValueError("has more than 12 decimal places")
-    return value
-
-
-def _reasonable_year(value: datetime) -> datetime:
-    # Period arithmetic must stay inside datetime's range (years 1–9999).
-    if not 1970 <= value.year <= 2200:
-        raise ValueError("year must be between 1970 and 2200")
     return value
 
 
@@ -86,8 +115,11 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidat
 Currency = Annotated[
     str,
     BeforeValidator(_currency),
-    StringConstraints(pattern=r"^[a-z]{3}$"),
-    Field(description="ISO 4217 code, any case; stored lower-case.", examples=["usd"]),
+    WithJsonSchema(
+        {"type": "string", "pattern": CURRENCY_PATTERN, "examples": ["usd"]},
+        mode="validation",
+    ),
+    Field(description="ISO 4217 code, any case; stored lower-case."),
 ]
 TimeZone = Annotated[
     str,
@@ -98,11 +130,20 @@ TimeZone = Annotated[
 Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
 PositiveCount = Annotated[int, Field(ge=1, le=INT32_MAX)]
 Priority = Annotated[int, Field(ge=-1000, le=1000)]
-When = Annotated[AwareDatetime, AfterValidator(_reasonable_year)]
+When = Annotated[
+    AwareDatetime,
+    BeforeValidator(_rfc3339),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN}, mode="validation"
+    ),
+]
+"""An instant: an RFC 3339 string with an offset (``Z``/``±hh:mm``), years 1970–2200."""
 Metadata = Annotated[dict[Text, Text], Field(max_length=50, description="Free-form string → string map.")]
 
 _MONEY_SCHEMA = {
-    "anyOf": [{"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}, {"type": "number"}],
+    "anyOf": [{"type": "string", "pattern": DECIMAL_PATTERN}, {"type": "number"}],
+    "description": "A decimal string or a JSON number (read exactly); less than 1e15 in absolute value, "
+    "at most 12 decimal places.",
     "examples": ["12.50"],
 }
 
