@@ -12,6 +12,8 @@ calls invalid is refused, and what it calls valid is not refused for its form.
 from __future__ import annotations
 
 import re
+import types
+import typing
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -27,7 +29,9 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
 )
 
 INT32_MAX = 2**31 - 1
@@ -181,10 +185,40 @@ DecimalOut = Annotated[Decimal, PlainSerializer(plain, return_type=str), WithJso
 """Money or a quantity in a response: always a decimal string, scale preserved (``"1.50"``)."""
 
 
+def _scalar(annotation: Any) -> type | None:
+    """``int`` or ``bool`` when a field holds one (optionally null), else None."""
+    if typing.get_origin(annotation) is Annotated:
+        return _scalar(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) is typing.Union or isinstance(annotation, types.UnionType):
+        kinds = {_scalar(arg) for arg in typing.get_args(annotation) if arg is not type(None)}
+        return kinds.pop() if len(kinds) == 1 else None
+    return annotation if annotation in (int, bool) else None
+
+
+_JSON_KINDS: dict[type, tuple[tuple[type, ...], str]] = {
+    int: ((int, Decimal, float), "must be an integer (a JSON number, not a string)"),
+    bool: ((bool,), "must be true or false"),
+}
+
+
 class InputModel(BaseModel):
     """Request bodies: unknown fields are refused, so a typo is a 422 rather than silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_scalars(cls, value: Any, info: ValidationInfo) -> Any:
+        # Lax pydantic reads "5" as 5 and 1 or "yes" as true; the schema says integer / boolean, so only
+        # JSON numbers and JSON booleans are taken (a JSON number arrives as int or, with a point, Decimal).
+        field = cls.model_fields.get(info.field_name or "")
+        kind = _scalar(field.annotation) if field is not None else None
+        if kind is None or value is None:
+            return value
+        accepted, message = _JSON_KINDS[kind]
+        if not isinstance(value, accepted) or (kind is int and isinstance(value, bool)):
+            raise ValueError(message)
+        return value
 
     def set_fields(self) -> dict[str, Any]:
         """The fields to change in a partial update: those sent, except nulls.
