@@ -111,8 +111,21 @@ def _time_zone(value: str) -> str:
 
 
 Text = Annotated[str, StringConstraints(max_length=255), AfterValidator(_clean_text)]
+
+
+def _not_blank(value: str) -> str:
+    # Trimmed after the length check, so the documented maxLength is the length of what was sent.
+    trimmed = value.strip()
+    if not trimmed:
+        raise ValueError("must not be blank")
+    return trimmed
+
+
 Name = Annotated[
-    str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True), AfterValidator(_clean_text)
+    str,
+    StringConstraints(min_length=1, max_length=255),
+    AfterValidator(_clean_text),
+    AfterValidator(_not_blank),
 ]
 LongText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_clean_text)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_clean_text)]

@@ -17,7 +17,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from api.app import openapi_schema
-from api.schemas.common import Currency, Money, When
+from api.schemas.common import Currency, Money, Name, When
 from api.schemas.entitlements import EntitlementCreate
 from api.schemas.events import EVENT_SCHEMA
 from flexprice_pipelines.events.schema import EventValidationError, TenantScope, validate_batch
@@ -171,6 +171,15 @@ def test_a_value_is_documented_valid_exactly_when_it_is_accepted(
     adapter: TypeAdapter[Any] = TypeAdapter(annotation)
     disagree = [v for v in values if _documented_valid(schema, _as_json(v)) != _accepted(adapter, v)]
     assert disagree == []
+
+
+def test_a_name_longer_than_documented_is_refused_even_if_it_trims_shorter() -> None:
+    schema = _schema_of("CouponCreate", "name")
+    adapter: TypeAdapter[Any] = TypeAdapter(Name)
+    for value in (" " + "a" * 255, "a" * 255 + "\t"):
+        assert not _documented_valid(schema, value)
+        assert not _accepted(adapter, value)
+    assert adapter.validate_python("  Launch ") == "Launch"
 
 
 def test_a_boolean_or_integer_field_takes_only_json_booleans_and_numbers(tenant: Tenant) -> None:
