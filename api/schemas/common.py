@@ -27,12 +27,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     PlainSerializer,
     StringConstraints,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
 
 INT32_MAX = 2**31 - 1
 MAX_AMOUNT = Decimal("1e15")
@@ -50,6 +52,7 @@ def _clean_text(value: str) -> str:
 
 # ASCII classes spelled out: Python's ``\d`` and ``\s`` are Unicode-wide, ECMA 262's (OpenAPI's) are not
 # the same, and ``Decimal("١٢")`` would otherwise read Arabic-Indic digits.
+NO_NUL_PATTERN = r"^[^\u0000]*$"
 CURRENCY_PATTERN = r"^[ \t]*[A-Za-z]{3}[ \t]*$"
 DECIMAL_PATTERN = r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$"
 _YEAR = r"(19[7-9][0-9]|2[01][0-9][0-9]|2200)"  # period arithmetic stays inside datetime's range
@@ -110,7 +113,18 @@ def _time_zone(value: str) -> str:
     return value
 
 
-Text = Annotated[str, StringConstraints(max_length=255), AfterValidator(_clean_text)]
+class _NoNul:
+    """Adds to a text type's JSON schema the rule ``_clean_text`` enforces: no NUL character."""
+
+    @staticmethod
+    def __get_pydantic_json_schema__(core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core)
+        schema["pattern"] = NO_NUL_PATTERN
+        return schema
+
+
+NO_NUL = _NoNul()
+Text = Annotated[str, StringConstraints(max_length=255), AfterValidator(_clean_text), NO_NUL]
 
 
 def _not_blank(value: str) -> str:
@@ -126,9 +140,10 @@ Name = Annotated[
     StringConstraints(min_length=1, max_length=255),
     AfterValidator(_clean_text),
     AfterValidator(_not_blank),
+    NO_NUL,
 ]
-LongText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_clean_text)]
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_clean_text)]
+LongText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_clean_text), NO_NUL]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_clean_text), NO_NUL]
 Currency = Annotated[
     str,
     BeforeValidator(_currency),
@@ -155,20 +170,28 @@ When = Annotated[
     ),
 ]
 """An instant: an RFC 3339 string with an offset (``Z``/``±hh:mm``), years 1970–2200."""
-Metadata = Annotated[dict[Text, Text], Field(max_length=50, description="Free-form string → string map.")]
+# Keys without NO_NUL: a key pattern becomes patternProperties, which would leave other keys untyped.
+_Key = Annotated[str, StringConstraints(max_length=255), AfterValidator(_clean_text)]
+Metadata = Annotated[dict[_Key, Text], Field(max_length=50, description="Free-form string → string map.")]
 
-_MONEY_SCHEMA = {
-    "anyOf": [{"type": "string", "pattern": DECIMAL_PATTERN}, {"type": "number"}],
-    "description": "A decimal string or a JSON number (read exactly); less than 1e15 in absolute value, "
-    "at most 12 decimal places.",
-    "examples": ["12.50"],
-}
+
+def _money_schema(**number_bounds: float) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            {"type": "string", "pattern": DECIMAL_PATTERN},
+            {"type": "number", "exclusiveMinimum": -1e15, "exclusiveMaximum": 1e15, **number_bounds},
+        ],
+        "description": "A decimal string or a JSON number (read exactly); less than 1e15 in absolute "
+        "value, at most 12 decimal places.",
+        "examples": ["12.50"],
+    }
+
 
 Money = Annotated[
     Decimal,
     BeforeValidator(_to_decimal),
     AfterValidator(_bounded),
-    WithJsonSchema(_MONEY_SCHEMA, mode="validation"),
+    WithJsonSchema(_money_schema(), mode="validation"),
 ]
 """A decimal amount: a decimal string or a JSON number (parsed exactly), at most 12 decimal places."""
 
@@ -185,8 +208,12 @@ def _positive(value: Decimal) -> Decimal:
     return value
 
 
-NonNegativeMoney = Annotated[Money, AfterValidator(_not_negative)]
-PositiveMoney = Annotated[Money, AfterValidator(_positive)]
+NonNegativeMoney = Annotated[
+    Money, AfterValidator(_not_negative), WithJsonSchema(_money_schema(minimum=0), mode="validation")
+]
+PositiveMoney = Annotated[
+    Money, AfterValidator(_positive), WithJsonSchema(_money_schema(exclusiveMinimum=0), mode="validation")
+]
 
 
 def plain(value: Decimal) -> str:

@@ -17,7 +17,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from api.app import openapi_schema
-from api.schemas.common import Currency, Money, Name, When
+from api.schemas.common import Currency, Money, Name, PositiveMoney, Text, When
 from api.schemas.entitlements import EntitlementCreate
 from api.schemas.events import EVENT_SCHEMA
 from flexprice_pipelines.events.schema import EventValidationError, TenantScope, validate_batch
@@ -153,6 +153,8 @@ WHEN = [
     0, 1700000000, "1700000000", "2024-03-20 15:04:05Z", "2024-03-20T15:04Z", "2024-03-20T15:04:05",
     "2024-03-20T15:04:05+0100", "1969-12-31T23:59:59Z", "2201-01-01T00:00:00Z", "2024-13-01T00:00:00Z",
 ]  # fmt: skip
+POSITIVE_NUMBERS = [0, 1, Decimal("0.5"), -1, Decimal("1E+15"), Decimal("999999999999999")]
+TEXT = ["plain", "", "a\x00b", "\x00"]
 CURRENCY = ["usd", "USD", " eur ", "us", "usdd", "u5d", "\u212aaa", 840]
 
 
@@ -162,6 +164,8 @@ CURRENCY = ["usd", "USD", " eur ", "us", "usdd", "u5d", "\u212aaa", 840]
         ("CouponCreate", "amount_off", Money, MONEY),
         ("CouponCreate", "redeem_after", When, WHEN),
         ("CouponCreate", "currency", Currency, CURRENCY),
+        ("TopUpRequest", "amount", PositiveMoney, POSITIVE_NUMBERS),
+        ("CustomerCreate", "email", Text, TEXT),
     ],
 )
 def test_a_value_is_documented_valid_exactly_when_it_is_accepted(
