@@ -98,7 +98,8 @@ def _rfc3339(value: object) -> object:
 def _bounded(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError("must be a finite number")
-    if abs(value) >= MAX_AMOUNT:
+    # copy_abs, not abs(): abs() rounds in the decimal context and overflows on "1e9999999" (a 500).
+    if value.copy_abs() >= MAX_AMOUNT:
         raise ValueError(f"must be less than {MAX_AMOUNT:,f} in absolute value")
     if value.as_tuple().exponent < -12:  # type: ignore[operator]
         raise ValueError("has more than 12 decimal places")

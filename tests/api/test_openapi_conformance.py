@@ -177,6 +177,17 @@ def test_a_value_is_documented_valid_exactly_when_it_is_accepted(
     assert disagree == []
 
 
+@pytest.mark.parametrize("amount", ['"1.3e9154606"', '"+.79E+21481790426"', "-1e1000000", "1e9154606"])
+def test_a_decimal_past_the_context_exponent_is_a_422_not_a_500(tenant: Tenant, amount: str) -> None:
+    # Found by schemathesis once the schema documented exponents: abs() overflowed the decimal context.
+    content = f'{{"name": "Huge", "type": "fixed", "amount_off": {amount}, "currency": "usd"}}'.encode()
+    headers = {**tenant.headers, "content-type": "application/json"}
+    response = tenant.client.post("/v1/coupons", content=content, headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"][0]["field"] == "body.amount_off"
+    assert_documented("POST", "/v1/coupons", response)
+
+
 def test_a_name_longer_than_documented_is_refused_even_if_it_trims_shorter() -> None:
     schema = _schema_of("CouponCreate", "name")
     adapter: TypeAdapter[Any] = TypeAdapter(Name)
