@@ -33,6 +33,7 @@ from pydantic import (
     ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 
@@ -246,6 +247,15 @@ class InputModel(BaseModel):
     """Request bodies: unknown fields are refused, so a typo is a 422 rather than silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_object(cls, data: Any) -> Any:
+        # FastAPI validates bodies with from_attributes, so a JSON number (a Decimal here) would pass as
+        # an object with no fields: {} for an update. The schema says object; so does this.
+        if isinstance(data, dict | BaseModel):
+            return data
+        raise ValueError("must be a JSON object")
 
     @field_validator("*", mode="before")
     @classmethod
