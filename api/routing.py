@@ -9,7 +9,8 @@ sends for that status:
 
 - 401: an API-key security scheme among its dependencies (missing, unknown or revoked key);
 - 404: a path parameter (an unknown id, or another tenant's), or a JSON body naming ids (``…_id``);
-- 400: a JSON body (malformed JSON); 422: any parameter or body (invalid input, bad values);
+- 400: every route (``api/headers.py`` refuses a repeated header the API reads, before routing),
+  and for a JSON body malformed JSON; 422: any parameter or body (invalid input, bad values);
 - 409: a create/update through the write catalog (a duplicate key, or a state that forbids the change).
 
 A route adds what only its own code raises (``responses={413: {...}}``): 413/415/503 for usage
@@ -86,23 +87,14 @@ def _names_ids(model: type[BaseModel], seen: set[type[BaseModel]]) -> bool:
     return False
 
 
-def _json_body(openapi_extra: dict[str, Any] | None) -> bool:
-    content = ((openapi_extra or {}).get("requestBody") or {}).get("content") or {}
-    return "application/json" in content
-
-
-def error_statuses(
-    dependant: Dependant, methods: set[str], openapi_extra: dict[str, Any] | None = None
-) -> set[int]:
+def error_statuses(dependant: Dependant, methods: set[str]) -> set[int]:
     """The error statuses a route with this dependency tree can answer (see the module docstring)."""
     tree = list(_dependants(dependant))
     params = [p for d in tree for p in (*d.path_params, *d.query_params, *d.header_params, *d.cookie_params)]
     bodies = [p for d in tree for p in d.body_params]
-    statuses: set[int] = set()
+    statuses = {400}  # SingleValuedHeaders answers any route, before routing
     if any(isinstance(d.call, SecurityBase) for d in tree):
         statuses.add(401)
-    if bodies or _json_body(openapi_extra):
-        statuses.add(400)
     if params or bodies:
         statuses.add(422)
     body_models = [m for p in bodies for m in _models(p.field_info.annotation)]
@@ -114,7 +106,8 @@ def error_statuses(
 
 
 _DESCRIPTIONS = {
-    400: "Malformed JSON body.",
+    400: "A header the API reads (`x-api-key`, `content-type`, …) sent more than once (`header.…`); "
+    "with a JSON body also malformed JSON, or a refused value (`body.…`).",
     401: "Missing, unknown or revoked `x-api-key`.",
     404: "Unknown id, also another tenant's; for an id named in the body, `details` names the field.",
     409: "A duplicate key (`lookup_key`, `external_id`, `code`, …) or a state that forbids the change.",
@@ -164,7 +157,7 @@ class DocumentedRoute(APIRoute):
         dependant = get_dependant(path=path, call=endpoint)
         for depends in dependencies or []:
             dependant.dependencies.append(get_parameterless_sub_dependant(depends=depends, path=path))
-        statuses = error_statuses(dependant, {m.upper() for m in methods or ["GET"]}, openapi_extra)
+        statuses = error_statuses(dependant, {m.upper() for m in methods or ["GET"]})
         super().__init__(
             path,
             endpoint,

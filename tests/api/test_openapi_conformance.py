@@ -64,6 +64,14 @@ def test_a_missing_key_is_a_documented_401(tenant: Tenant, method: str, path: st
     assert response.headers["www-authenticate"] == "ApiKey"
 
 
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_a_repeated_header_is_a_documented_400(tenant: Tenant, method: str, path: str) -> None:
+    headers = [("x-api-key", tenant.key), ("x-api-key", tenant.key)]
+    response = tenant.client.request(method, _concrete(path), json=_body(method, path), headers=headers)
+    assert response.status_code == 400, response.text
+    assert_documented(method, path, response)
+
+
 @pytest.mark.parametrize(("method", "path"), ID_ROUTES)
 def test_an_unknown_id_is_a_documented_404(tenant: Tenant, method: str, path: str) -> None:
     response = tenant.request(method, path.replace("{id}", "nope_0"), _body(method, path))
