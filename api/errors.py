@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from functools import cache
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -48,6 +50,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
+    415: "unsupported_media_type",
     422: "validation_error",
     503: "service_unavailable",
 }
@@ -64,6 +67,37 @@ class BadRequest(Exception):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+class ErrorDetail(BaseModel):
+    """One offending input of an error response."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str | None = Field(description="Dotted path: `body.…`, `query.…`, `path.…`, `header.…`.")
+    message: str
+    index: int | None = Field(
+        default=None, description="Usage events only: the event's position in the batch (null: the body)."
+    )
+
+
+@cache
+def error_model(status: int) -> type[BaseModel]:
+    """The documented body of an error response with ``status``: what ``error_body`` returns for it."""
+    code = _HTTP_CODES[status]
+    info = create_model(
+        f"Error{status}Info",
+        __config__=ConfigDict(extra="forbid"),
+        code=(Literal[code], ...),  # type: ignore[arg-type]
+        message=(str, ...),
+        details=(list[ErrorDetail], ...),
+    )
+    return create_model(
+        f"Error{status}",
+        __config__=ConfigDict(extra="forbid", title=f"Error{status}"),
+        __doc__=f"The error body of a {status} response (`code` is always `{code}`).",
+        error=(info, ...),
+    )
 
 
 def error_body(status: int, message: str, details: Iterable[tuple[str | None, str]] = ()) -> dict[str, Any]:

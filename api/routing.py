@@ -1,18 +1,42 @@
-"""Request bodies parsed with JSON numbers as ``Decimal``, so money never passes through a float.
+"""Routes of the API: JSON numbers parsed as ``Decimal``, and every error response documented.
 
 ``{"amount": 0.1}`` arrives as ``Decimal("0.1")``, not ``0.1000000000000000055…``. ``NaN``,
 ``Infinity`` and undecodable bytes are malformed JSON (400), never a server error.
+
+``DocumentedRoute`` declares in the OpenAPI document the error responses a route can give, derived
+from what it takes and uses rather than typed per route, each with the body ``api/errors.py`` really
+sends for that status:
+
+- 401: an API-key security scheme among its dependencies (missing, unknown or revoked key);
+- 404: a path parameter (an unknown id, or another tenant's), or a JSON body naming ids (``…_id``);
+- 400: every route (``api/headers.py`` refuses a repeated header the API reads, before routing),
+  and for a JSON body malformed JSON; 422: any parameter or body (invalid input, bad values);
+- 409: a create/update through the write catalog (a duplicate key, or a state that forbids the change).
+
+A route adds what only its own code raises (``responses={413: {...}}``): 413/415/503 for usage
+events, 400 for a bad Stripe signature. An explicit entry keeps its description; the body schema is
+filled in from ``error_model`` unless the entry brings its own.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
+import types
+import typing
+from collections.abc import Callable, Coroutine, Iterator
 from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant, get_parameterless_sub_dependant
+from fastapi.params import Depends
 from fastapi.routing import APIRoute
+from fastapi.security.base import SecurityBase
+from pydantic import BaseModel
+
+from api.deps import get_write_catalog
+from api.errors import error_model
 
 
 def _no_constants(name: str) -> Any:
@@ -34,8 +58,119 @@ class DecimalJSONRequest(Request):
         return self._json
 
 
-class DecimalRoute(APIRoute):
-    """An ``APIRoute`` whose handler sees ``DecimalJSONRequest``."""
+def _dependants(dependant: Dependant) -> Iterator[Dependant]:
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _dependants(sub)
+
+
+def _models(annotation: Any) -> Iterator[type[BaseModel]]:
+    """The pydantic models an annotation holds (through ``list[...]``, ``X | None``, ``Annotated``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+        return
+    if typing.get_origin(annotation) is not None or isinstance(annotation, types.UnionType):
+        for arg in typing.get_args(annotation):
+            yield from _models(arg)
+
+
+def _names_ids(model: type[BaseModel], seen: set[type[BaseModel]]) -> bool:
+    """Whether a body model (or one nested in it) has a field referring to another row by id."""
+    if model in seen:
+        return False
+    seen.add(model)
+    for name, info in model.model_fields.items():
+        if name.endswith("_id"):
+            return True
+        if any(_names_ids(nested, seen) for nested in _models(info.annotation)):
+            return True
+    return False
+
+
+def error_statuses(dependant: Dependant, methods: set[str]) -> set[int]:
+    """The error statuses a route with this dependency tree can answer (see the module docstring)."""
+    tree = list(_dependants(dependant))
+    params = [p for d in tree for p in (*d.path_params, *d.query_params, *d.header_params, *d.cookie_params)]
+    bodies = [p for d in tree for p in d.body_params]
+    statuses = {400}  # SingleValuedHeaders answers any route, before routing
+    if any(isinstance(d.call, SecurityBase) for d in tree):
+        statuses.add(401)
+    if params or bodies:
+        statuses.add(422)
+    body_models = [m for p in bodies for m in _models(p.field_info.annotation)]
+    if any(d.path_params for d in tree) or any(_names_ids(m, set()) for m in body_models):
+        statuses.add(404)
+    if any(d.call is get_write_catalog for d in tree) and methods & {"POST", "PUT", "PATCH"}:
+        statuses.add(409)
+    return statuses
+
+
+_DESCRIPTIONS = {
+    400: "A header the API reads (`x-api-key`, `content-type`, …) sent more than once (`header.…`); "
+    "with a JSON body also malformed JSON, or a refused value (`body.…`).",
+    401: "Missing, unknown or revoked `x-api-key`.",
+    404: "Unknown id, also another tenant's; for an id named in the body, `details` names the field.",
+    409: "A duplicate key (`lookup_key`, `external_id`, `code`, …) or a state that forbids the change.",
+    422: "Invalid input; `details` names every offending field.",
+}
+_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"description": "`ApiKey`", "schema": {"type": "string"}}},
+}
+
+
+def documented_responses(
+    statuses: set[int], declared: dict[int | str, dict[str, Any]] | None
+) -> dict[int | str, dict[str, Any]]:
+    """``declared`` plus an entry for every derived status, each error with its body model."""
+    responses: dict[int | str, dict[str, Any]] = {key: dict(value) for key, value in (declared or {}).items()}
+    for status in statuses:
+        responses.setdefault(status, {})
+    for key, entry in responses.items():
+        status = int(key) if str(key).isdigit() else 0
+        if status < 400 or "model" in entry or "content" in entry:
+            continue
+        try:
+            entry["model"] = error_model(status)
+        except KeyError:  # a status errors.py never produces: documented as the route declared it
+            continue
+        if status in _DESCRIPTIONS:
+            entry.setdefault("description", _DESCRIPTIONS[status])
+        if status in _HEADERS:
+            entry.setdefault("headers", _HEADERS[status])
+    return responses
+
+
+class DocumentedRoute(APIRoute):
+    """An ``APIRoute`` whose OpenAPI operation lists every error response it can give."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        responses: dict[int | str, dict[str, Any]] | None = None,
+        methods: set[str] | list[str] | None = None,
+        dependencies: list[Depends] | None = None,
+        openapi_extra: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        dependant = get_dependant(path=path, call=endpoint)
+        for depends in dependencies or []:
+            dependant.dependencies.append(get_parameterless_sub_dependant(depends=depends, path=path))
+        statuses = error_statuses(dependant, {m.upper() for m in methods or ["GET"]})
+        super().__init__(
+            path,
+            endpoint,
+            responses=documented_responses(statuses, responses),
+            methods=methods,
+            dependencies=dependencies,
+            openapi_extra=openapi_extra,
+            **kwargs,
+        )
+
+
+class DecimalRoute(DocumentedRoute):
+    """A ``DocumentedRoute`` whose handler sees ``DecimalJSONRequest``."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import NowDep, ScopeDep, SessionDep
+from api.routing import DocumentedRoute
 from api.schemas.events import (
     BULK_SCHEMA,
     EVENT_SCHEMA,
@@ -40,7 +41,7 @@ from flexprice_pipelines.events.schema import (
 )
 from flexprice_pipelines.settings import Settings
 
-router = APIRouter(prefix="/v1/events", tags=["events"])
+router = APIRouter(prefix="/v1/events", tags=["events"], route_class=DocumentedRoute)
 
 _service_lock = threading.Lock()
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -49,7 +50,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     },
     401: {"description": "Missing or unknown `x-api-key`."},
     413: {"description": f"Body larger than {MAX_BODY_BYTES} bytes."},
-    503: {"description": "The event bus did not acknowledge the write; nothing was accepted. Retry."},
+    503: {
+        "description": "The event bus did not acknowledge the write; nothing was accepted. Retry.",
+        "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "string"}}},
+    },
 }
 
 

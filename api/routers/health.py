@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-router = APIRouter(tags=["health"])
+from api.routing import DocumentedRoute
+
+router = APIRouter(tags=["health"], route_class=DocumentedRoute)
 
 
-@router.get("/health", responses={503: {"description": "The catalog database is unreachable."}})
+class HealthStatus(BaseModel):
+    status: Literal["ok", "unavailable"]
+
+
+@router.get(
+    "/health",
+    response_model=HealthStatus,
+    responses={503: {"model": HealthStatus, "description": "The catalog database is unreachable."}},
+)
 def health(request: Request) -> JSONResponse:
     """``{"status": "ok"}`` when the catalog database answers, else 503."""
     try:

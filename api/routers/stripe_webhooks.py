@@ -13,12 +13,13 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request
 from pydantic import BaseModel
 
 from api.deps import NowDep, SessionDep
+from api.routing import DocumentedRoute
 from flexprice_pipelines.catalog import Scope
 from flexprice_pipelines.catalog.db import SQLITE_IMMEDIATE
 from flexprice_pipelines.integrations.stripe.connections import get_connection
 from flexprice_pipelines.integrations.stripe.webhooks import WebhookRejected, apply_event, verify_event
 
-router = APIRouter(prefix="/v1/webhooks/stripe", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhooks/stripe", tags=["webhooks"], route_class=DocumentedRoute)
 
 ScopeId = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -34,7 +35,14 @@ async def raw_body(request: Request) -> bytes:
     return await request.body()
 
 
-@router.post("/{tenant_id}/{environment_id}", response_model=StripeWebhookAck)
+@router.post(
+    "/{tenant_id}/{environment_id}",
+    response_model=StripeWebhookAck,
+    responses={
+        400: {"description": "Unsigned, wrongly signed or stale event."},
+        404: {"description": "No Stripe webhook secret is configured for this tenant and environment."},
+    },
+)
 def receive_stripe_event(
     tenant_id: ScopeId,
     environment_id: ScopeId,

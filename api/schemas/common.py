@@ -3,10 +3,17 @@
 Input types are bounded the way the catalog columns are (lengths, 32-bit integers, dates a
 billing period can be computed from), so bad input is a 422 and never reaches the database.
 Money is ``Decimal`` in and a decimal string out.
+
+Where a type checks a string's form, the validator and the OpenAPI schema use the same regular
+expression (``DECIMAL_PATTERN``, ``DATE_TIME_PATTERN``, ``CURRENCY_PATTERN``): what the document
+calls invalid is refused, and what it calls valid is not refused for its form.
 """
 
 from __future__ import annotations
 
+import re
+import types
+import typing
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -20,10 +27,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     PlainSerializer,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
+    model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
 
 INT32_MAX = 2**31 - 1
 MAX_AMOUNT = Decimal("1e15")
@@ -39,8 +51,25 @@ def _clean_text(value: str) -> str:
     return value
 
 
+# ASCII classes spelled out: Python's ``\d`` and ``\s`` are Unicode-wide, ECMA 262's (OpenAPI's) are not
+# the same, and ``Decimal("١٢")`` would otherwise read Arabic-Indic digits.
+NO_NUL_PATTERN = r"^[^\u0000]*$"
+CURRENCY_PATTERN = r"^[ \t]*[A-Za-z]{3}[ \t]*$"
+DECIMAL_PATTERN = r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$"
+_YEAR = r"(19[7-9][0-9]|2[01][0-9][0-9]|2200)"  # period arithmetic stays inside datetime's range
+DATE_TIME_PATTERN = (
+    rf"^{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+_CURRENCY = re.compile(CURRENCY_PATTERN)
+_DECIMAL = re.compile(DECIMAL_PATTERN)
+_DATE_TIME = re.compile(DATE_TIME_PATTERN)
+
+
 def _currency(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
+    if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
+        raise ValueError("must be a three-letter ISO 4217 code such as usd")
+    return value.strip().lower()
 
 
 def _to_decimal(value: object) -> object:
@@ -49,23 +78,32 @@ def _to_decimal(value: object) -> object:
         raise ValueError("must be a number, not a boolean")
     if isinstance(value, float):
         return Decimal(repr(value))
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        # Decimal() itself would also take padding, underscores and non-ASCII digits.
+        raise ValueError("must be a decimal number such as 12.50 or 1.5e3")
+    return value
+
+
+def _rfc3339(value: object) -> object:
+    # Lax pydantic would read a number, or a numeric string, as epoch seconds, and take other ISO 8601
+    # spellings; the document promises RFC 3339 date-times, which Flexprice also insists on.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
+        raise ValueError(
+            "must be an RFC 3339 date-time with an offset, year 1970-2200, such as 2024-03-20T15:04:05Z"
+        )
     return value
 
 
 def _bounded(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError("must be a finite number")
-    if abs(value) >= MAX_AMOUNT:
+    # copy_abs, not abs(): abs() rounds in the decimal context and overflows on "1e9999999" (a 500).
+    if value.copy_abs() >= MAX_AMOUNT:
         raise ValueError(f"must be less than {MAX_AMOUNT:,f} in absolute value")
     if value.as_tuple().exponent < -12:  # type: ignore[operator]
         raise ValueError("has more than 12 decimal places")
-    return value
-
-
-def _reasonable_year(value: datetime) -> datetime:
-    # Period arithmetic must stay inside datetime's range (years 1–9999).
-    if not 1970 <= value.year <= 2200:
-        raise ValueError("year must be between 1970 and 2200")
     return value
 
 
@@ -77,17 +115,45 @@ def _time_zone(value: str) -> str:
     return value
 
 
-Text = Annotated[str, StringConstraints(max_length=255), AfterValidator(_clean_text)]
+class _NoNul:
+    """Adds to a text type's JSON schema the rule ``_clean_text`` enforces: no NUL character."""
+
+    @staticmethod
+    def __get_pydantic_json_schema__(core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core)
+        schema["pattern"] = NO_NUL_PATTERN
+        return schema
+
+
+NO_NUL = _NoNul()
+Text = Annotated[str, StringConstraints(max_length=255), AfterValidator(_clean_text), NO_NUL]
+
+
+def _not_blank(value: str) -> str:
+    # Trimmed after the length check, so the documented maxLength is the length of what was sent.
+    trimmed = value.strip()
+    if not trimmed:
+        raise ValueError("must not be blank")
+    return trimmed
+
+
 Name = Annotated[
-    str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True), AfterValidator(_clean_text)
+    str,
+    StringConstraints(min_length=1, max_length=255),
+    AfterValidator(_clean_text),
+    AfterValidator(_not_blank),
+    NO_NUL,
 ]
-LongText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_clean_text)]
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_clean_text)]
+LongText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_clean_text), NO_NUL]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_clean_text), NO_NUL]
 Currency = Annotated[
     str,
     BeforeValidator(_currency),
-    StringConstraints(pattern=r"^[a-z]{3}$"),
-    Field(description="ISO 4217 code, any case; stored lower-case.", examples=["usd"]),
+    WithJsonSchema(
+        {"type": "string", "pattern": CURRENCY_PATTERN, "examples": ["usd"]},
+        mode="validation",
+    ),
+    Field(description="ISO 4217 code, any case; stored lower-case."),
 ]
 TimeZone = Annotated[
     str,
@@ -98,19 +164,36 @@ TimeZone = Annotated[
 Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
 PositiveCount = Annotated[int, Field(ge=1, le=INT32_MAX)]
 Priority = Annotated[int, Field(ge=-1000, le=1000)]
-When = Annotated[AwareDatetime, AfterValidator(_reasonable_year)]
-Metadata = Annotated[dict[Text, Text], Field(max_length=50, description="Free-form string → string map.")]
+When = Annotated[
+    AwareDatetime,
+    BeforeValidator(_rfc3339),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN}, mode="validation"
+    ),
+]
+"""An instant: an RFC 3339 string with an offset (``Z``/``±hh:mm``), years 1970–2200."""
+# Keys without NO_NUL: a key pattern becomes patternProperties, which would leave other keys untyped.
+_Key = Annotated[str, StringConstraints(max_length=255), AfterValidator(_clean_text)]
+Metadata = Annotated[dict[_Key, Text], Field(max_length=50, description="Free-form string → string map.")]
 
-_MONEY_SCHEMA = {
-    "anyOf": [{"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}, {"type": "number"}],
-    "examples": ["12.50"],
-}
+
+def _money_schema(**number_bounds: float) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            {"type": "string", "pattern": DECIMAL_PATTERN},
+            {"type": "number", "exclusiveMinimum": -1e15, "exclusiveMaximum": 1e15, **number_bounds},
+        ],
+        "description": "A decimal string or a JSON number (read exactly); less than 1e15 in absolute "
+        "value, at most 12 decimal places.",
+        "examples": ["12.50"],
+    }
+
 
 Money = Annotated[
     Decimal,
     BeforeValidator(_to_decimal),
     AfterValidator(_bounded),
-    WithJsonSchema(_MONEY_SCHEMA, mode="validation"),
+    WithJsonSchema(_money_schema(), mode="validation"),
 ]
 """A decimal amount: a decimal string or a JSON number (parsed exactly), at most 12 decimal places."""
 
@@ -127,8 +210,12 @@ def _positive(value: Decimal) -> Decimal:
     return value
 
 
-NonNegativeMoney = Annotated[Money, AfterValidator(_not_negative)]
-PositiveMoney = Annotated[Money, AfterValidator(_positive)]
+NonNegativeMoney = Annotated[
+    Money, AfterValidator(_not_negative), WithJsonSchema(_money_schema(minimum=0), mode="validation")
+]
+PositiveMoney = Annotated[
+    Money, AfterValidator(_positive), WithJsonSchema(_money_schema(exclusiveMinimum=0), mode="validation")
+]
 
 
 def plain(value: Decimal) -> str:
@@ -140,10 +227,49 @@ DecimalOut = Annotated[Decimal, PlainSerializer(plain, return_type=str), WithJso
 """Money or a quantity in a response: always a decimal string, scale preserved (``"1.50"``)."""
 
 
+def _scalar(annotation: Any) -> type | None:
+    """``int`` or ``bool`` when a field holds one (optionally null), else None."""
+    if typing.get_origin(annotation) is Annotated:
+        return _scalar(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) is typing.Union or isinstance(annotation, types.UnionType):
+        kinds = {_scalar(arg) for arg in typing.get_args(annotation) if arg is not type(None)}
+        return kinds.pop() if len(kinds) == 1 else None
+    return annotation if annotation in (int, bool) else None
+
+
+_JSON_KINDS: dict[type, tuple[tuple[type, ...], str]] = {
+    int: ((int, Decimal, float), "must be an integer (a JSON number, not a string)"),
+    bool: ((bool,), "must be true or false"),
+}
+
+
 class InputModel(BaseModel):
     """Request bodies: unknown fields are refused, so a typo is a 422 rather than silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_object(cls, data: Any) -> Any:
+        # FastAPI validates bodies with from_attributes, so a JSON number (a Decimal here) would pass as
+        # an object with no fields: {} for an update. The schema says object; so does this.
+        if isinstance(data, dict | BaseModel):
+            return data
+        raise ValueError("must be a JSON object")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_scalars(cls, value: Any, info: ValidationInfo) -> Any:
+        # Lax pydantic reads "5" as 5 and 1 or "yes" as true; the schema says integer / boolean, so only
+        # JSON numbers and JSON booleans are taken (a JSON number arrives as int or, with a point, Decimal).
+        field = cls.model_fields.get(info.field_name or "")
+        kind = _scalar(field.annotation) if field is not None else None
+        if kind is None or value is None:
+            return value
+        accepted, message = _JSON_KINDS[kind]
+        if not isinstance(value, accepted) or (kind is int and isinstance(value, bool)):
+            raise ValueError(message)
+        return value
 
     def set_fields(self) -> dict[str, Any]:
         """The fields to change in a partial update: those sent, except nulls.

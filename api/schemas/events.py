@@ -22,27 +22,32 @@ EXAMPLE_EVENT: dict[str, Any] = {
     "properties": {"tokens": 1250, "model": "gpt-4o", "region": "eu"},
 }
 
+# The optional fields take null as "absent", as the events module reads them (and Flexprice does).
 EVENT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "title": "IngestEventRequest",
     "required": ["event_name", "external_customer_id"],
     "properties": {
         "event_id": {
-            "type": "string",
+            "type": ["string", "null"],
             "description": "Idempotency key: re-sending an id replaces the earlier version. Assigned if absent.",
         },
-        "event_name": {"type": "string", "minLength": 1, "description": "Trimmed; matched against meters."},
-        "external_customer_id": {"type": "string", "minLength": 1},
-        "customer_id": {"type": "string"},
-        "timestamp": {
+        "event_name": {
             "type": "string",
+            "pattern": r"\S",
+            "description": "Trimmed (not blank); matched against meters.",
+        },
+        "external_customer_id": {"type": "string", "pattern": r"\S", "description": "Not blank."},
+        "customer_id": {"type": ["string", "null"]},
+        "timestamp": {
+            "type": ["string", "null"],
             "format": "date-time",
             "description": "RFC 3339 with an offset; defaults to receipt time. The tenant's policy bounds it "
             "(default 35 days back, 5 minutes ahead).",
         },
-        "source": {"type": "string"},
+        "source": {"type": ["string", "null"]},
         "properties": {
-            "type": "object",
+            "type": ["object", "null"],
             "additionalProperties": True,
             "description": "Free-form; numbers are kept exactly (never floats).",
         },
