@@ -16,7 +16,13 @@ from decimal import Decimal
 import dagster as dg
 from sqlalchemy.orm import Session
 
-from flexprice_pipelines.billing.meters import VALUED, Event, Meter, event_matches, uncountable_value
+from flexprice_pipelines.billing.meters import (
+    AggregationType,
+    Event,
+    Meter,
+    event_matches,
+    uncountable_value,
+)
 from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.scope import Scope
@@ -113,6 +119,31 @@ class UncountableValue:
 _MAYBE_UNCOUNTABLE = re.compile(r"[0-9][eE]|[0-9]{19}")
 
 
+_DOUBLE_MAX = Decimal("1.797693134862315807e308")  # halfway to 2**1024: from here a double is infinite
+
+
+def _beyond_double(value: object) -> str | None:
+    """A number anywhere in ``value`` that a double cannot hold, in short text, or None.
+
+    ClickHouse's JSON parser refuses a whole properties text holding one (``1e400``): on ClickHouse every
+    property of that event is unreadable, its filters, string forms and values included.
+    """
+    if isinstance(value, Decimal):
+        return f"{value:.3e}" if value.is_finite() and abs(value) >= _DOUBLE_MAX else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{Decimal(value):.3e}" if abs(value) >= _DOUBLE_MAX else None
+    children = value.values() if isinstance(value, Mapping) else value if isinstance(value, list) else ()
+    for child in children:
+        found = _beyond_double(child)
+        if found is not None:
+            return found
+    return None
+
+
+def _reads_properties(meter: Meter) -> bool:
+    return meter.aggregation.type is not AggregationType.COUNT or bool(meter.filters)
+
+
 def _may_hold_uncountable(event: Event) -> bool:
     text = getattr(event, "properties_text", None)
     return not isinstance(text, str) or _MAYBE_UNCOUNTABLE.search(text) is not None
@@ -123,19 +154,30 @@ def uncountable_window_values(
 ) -> list[UncountableValue]:
     """Events of each window's meter (name, filters, time) whose value ``uncountable_value`` reports.
 
-    Both engines leave such a value out of the quantity (billing/meters.py): this is what keeps it from
-    being lost silently. ``events`` are the latest versions; each window reads only its own slice.
+    Every engine leaves such a value out of the quantity (billing/meters.py): this is what keeps it from
+    being lost silently. An event whose properties hold a number beyond the double range (``1e400``) is
+    reported for every meter that reads properties, matched or not: ClickHouse cannot read any of its
+    properties, so its filters, string forms and values differ there. ``events`` are the latest versions;
+    each window reads only its own slice.
     """
     index = _EventIndex(events)
     found: list[UncountableValue] = []
     for window in windows:
         meter = meters[window.meter_id]
-        if meter.aggregation.type not in VALUED:
+        if not _reads_properties(meter):
             continue
         for event in index.slice(meter, window.external_customer_id, window.window_start, window.window_end):
-            if not _may_hold_uncountable(event) or not event_matches(meter, event):
+            if not _may_hold_uncountable(event):
                 continue
-            value = uncountable_value(meter, event)
+            unreadable = _beyond_double(event["properties"])
+            # an event ClickHouse cannot read may match there or not: report it whether or not it matches
+            value = (
+                f"{unreadable} (properties unreadable by ClickHouse)"
+                if unreadable is not None
+                else uncountable_value(meter, event)
+                if event_matches(meter, event)
+                else None
+            )
             if value is not None:
                 found.append(
                     UncountableValue(
