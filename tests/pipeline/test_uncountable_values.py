@@ -5,7 +5,7 @@ injected as raw JSON text, so ``1e400`` reaches the SQL as written. DuckDB and C
 HTTP interface) run the real dbt models; the Python engine the reference. Each must leave the values out
 of the quantity (the storage line bills the 25.5 GB it can count, the same on every engine), never crash
 the partition, and the check must fail naming the meter, the customer and every event id, which keeps
-the invoice from being issued.
+the invoice from being issued. A quantity with all 38 digits reaches rating exactly on every engine.
 """
 
 from __future__ import annotations
@@ -107,3 +107,18 @@ def clickhouse_billing(tmp_path: Path, clickhouse_url: str) -> Iterator[Billing]
 def test_uncountable_values_fail_the_usage_check_on_clickhouse(clickhouse_billing: Billing) -> None:
     result, scope = _bill_with_uncountable_values(clickhouse_billing, "dbt")
     _assert_check_names_every_value(clickhouse_billing, result, scope)
+
+
+LONG = "12345678901234567890.123456789012345678"  # 38 digits: the default 28-digit context rounded it
+
+
+@pytest.mark.parametrize("engine", ["dbt", "python"])
+def test_a_38_digit_quantity_reaches_rating_exactly(billing: Billing, engine: str) -> None:
+    scope = billing.tenant("acme-corp")
+    monthly_usage_plan(billing, scope)
+    _inject(billing, scope, [("evt_long_sum", '{"gb": "' + LONG + '"}')])
+    result = billing.bill(scope, "2026-02", AFTER_GRACE, engine=engine, raise_on_error=False)
+    quantities = {row.quantity for row in result.output_for_node("period_usage").values()}
+    assert Decimal(LONG) in quantities
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks[USAGE_CHECK]
