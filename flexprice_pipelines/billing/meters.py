@@ -73,8 +73,11 @@ def fits_quantity(value: Decimal) -> bool:
 
 
 def _units(value: Decimal) -> int:
-    """A quantity as an integer count of 1e-18 (exact: it fits)."""
-    return int(value.scaleb(QUANTITY_SCALE, ARITHMETIC))
+    """An exact decimal with at most 18 decimals as an integer count of 1e-18."""
+    units = value.scaleb(QUANTITY_SCALE, ARITHMETIC)
+    if units != units.to_integral_value():
+        raise ValueError(f"{value} has more than {QUANTITY_SCALE} decimals")
+    return int(units)
 
 
 def _from_units(units: int) -> Decimal:
@@ -284,6 +287,19 @@ class Meter(BaseModel):
             if not meter_filter.values:
                 raise InvalidMeter("filter needs at least one value", field=f"filters.{index}.values")
         return self
+
+
+def quantity_ratio(numerator: Decimal, denominator: int) -> Decimal:
+    """``numerator / denominator`` by the one rounding rule (``rounded_ratio``).
+
+    ``numerator`` is an exact sum with at most 18 decimals: Σ values (AVG) or Σ value × µs (WEIGHTED_SUM).
+    """
+    return rounded_ratio(_units(numerator), denominator)
+
+
+def quantity_product(quantity: Decimal, multiplier: Decimal) -> Decimal:
+    """``quantity × multiplier`` (SUM_WITH_MULTIPLIER) by the one rounding rule (``rounded_ratio``)."""
+    return rounded_ratio(_units(quantity) * _units(multiplier), _UNIT)
 
 
 # --- per-event semantics -------------------------------------------------------------------------
@@ -503,10 +519,9 @@ def _fold(meter: Meter, events: Sequence[Event], start: datetime, end: datetime)
         if kind is AggregationType.SUM_WITH_MULTIPLIER:
             multiplier = meter.aggregation.multiplier
             assert multiplier is not None  # guaranteed by Meter validation
-            total = sum((_units(value) for value in values), 0)
-            return rounded_ratio(total * _units(multiplier), _UNIT)
+            return quantity_product(sum(values, Decimal(0)), multiplier)
         if kind is AggregationType.AVG:
-            return rounded_ratio(sum((_units(value) for value in values), 0), len(values))
+            return quantity_ratio(sum(values, Decimal(0)), len(values))
         if kind is AggregationType.MAX:
             return max(values)
         if kind is AggregationType.MIN:
@@ -516,9 +531,9 @@ def _fold(meter: Meter, events: Sequence[Event], start: datetime, end: datetime)
         if kind is AggregationType.WEIGHTED_SUM:
             # One division at the end keeps the result independent of event order.
             weighted = sum(
-                (_units(value) * _microseconds(end - _timestamp(event)) for event, value in valued), 0
+                (value * _microseconds(end - _timestamp(event)) for event, value in valued), Decimal(0)
             )
-            return rounded_ratio(weighted, _microseconds(end - start))
+            return quantity_ratio(weighted, _microseconds(end - start))
     raise AssertionError(f"unhandled aggregation type {kind}")  # pragma: no cover
 
 
@@ -664,6 +679,8 @@ __all__ = [
     "event_value",
     "fits_quantity",
     "property_string",
+    "quantity_product",
+    "quantity_ratio",
     "rounded_ratio",
     "uncountable_value",
 ]
