@@ -76,11 +76,15 @@ multiIf(
 (case when {{ kind }} = 'number' then {{ flexprice.plain_number(text) }} else {{ text }} end)
 {%- endmacro %}
 
-{#- Decimal value (event_value): JSON numbers, and strings matching the numeric regex exactly. -#}
+{#-
+  Decimal value (event_value): JSON numbers, and strings matching the numeric regex exactly, when they are
+  exactly a decimal(38, 18); a JSON integer the engine read as one (|v| < 2^64) always is.
+-#}
 {% macro parse_quantity(kind, text) -%}
 (case
-    when {{ kind }} in ('number', 'integer') then {{ flexprice.try_quantity(text) }}
-    when {{ kind }} = 'string' and {{ flexprice.is_numeric_text(text) }} then {{ flexprice.try_quantity(text) }}
+    when {{ kind }} = 'integer' then {{ flexprice.try_quantity(text) }}
+    when {{ kind }} = 'number' then {{ flexprice.exact_quantity(text) }}
+    when {{ kind }} = 'string' and {{ flexprice.is_numeric_text(text) }} then {{ flexprice.exact_quantity(text) }}
 end)
 {%- endmacro %}
 

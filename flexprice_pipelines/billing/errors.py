@@ -41,3 +41,7 @@ class InvalidInvoice(BillingError):
 
 class InvalidEntitlement(BillingError):
     """An entitlement or entitlement check is not valid (§7)."""
+
+
+class QuantityOverflow(BillingError):
+    """A usage quantity falls outside the warehouse's DECIMAL(38, 18) (|quantity| < 1e20)."""

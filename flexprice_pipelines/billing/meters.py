@@ -6,9 +6,16 @@ against it on random events, so every edge is pinned down here.
 Events are plain mappings (``event_id``, ``event_name``, ``external_customer_id``, ``customer_id?``,
 ``timestamp``, ``source?``, ``properties``, ``ingested_at``); timestamps are aware datetimes.
 
-Arithmetic runs in a 60-digit decimal context (``ARITHMETIC``): sums and products of realistic
-quantities are exact; the quotients of AVG and WEIGHTED_SUM are rounded half-even to 60 significant
-digits, so an SQL engine matches them to its own decimal precision, not digit for digit.
+Quantities are exact decimals in the domain of the warehouse's DECIMAL(38, 18) (``fits_quantity``:
+|v| < 1e20, at most 18 fractional digits), the same on every engine, digit for digit:
+
+- a property value outside that domain (``1e400``, ``-1e30``, ``1e-19``) is not counted by any engine
+  (``event_value`` is None) and is reported by ``uncountable_value``, which the pipeline's blocking usage
+  check turns into a failure naming the meter, customer and event;
+- SUM, MIN, MAX and LATEST are exact; the one inexact step of AVG (Σ / n), WEIGHTED_SUM
+  (Σ value × µs / window µs) and SUM_WITH_MULTIPLIER (Σ × multiplier) is rounded to 18 fractional digits,
+  half away from zero, computed in integers from the exact operands (no intermediate rounding);
+- a result outside the domain raises ``QuantityOverflow`` (the SQL engines fail the run as well).
 """
 
 from __future__ import annotations
@@ -32,12 +39,79 @@ from pydantic import (
     model_validator,
 )
 
-from flexprice_pipelines.billing.errors import InvalidMeter, InvalidPeriod
+from flexprice_pipelines.billing.errors import InvalidMeter, InvalidPeriod, QuantityOverflow
 
 Event = Mapping[str, object]
 """One usage event as received (see the module docstring for its keys)."""
 
 ARITHMETIC = Context(prec=60, rounding=ROUND_HALF_EVEN)
+"""Wide enough for every exact sum of quantities (38 digits) with room to spare; nothing rounds in it."""
+
+QUANTITY_SCALE = 18
+"""Fractional digits of a quantity (the warehouse's DECIMAL(38, 18))."""
+QUANTITY_INTEGER_DIGITS = 20
+"""Integer digits of a quantity: |quantity| < 1e20."""
+_UNIT = 10**QUANTITY_SCALE
+
+
+def fits_quantity(value: Decimal) -> bool:
+    """Whether ``value`` is exactly a DECIMAL(38, 18): finite, |value| < 1e20, ≤ 18 fractional digits.
+
+    Trailing zeros do not count (``1.50000000000000000000`` fits, ``1e-19`` and ``1e20`` do not). Decided
+    from the digits and exponent alone, so ``1E+999999999`` costs nothing and never raises.
+    """
+    if not value.is_finite():
+        return False
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    significant = "".join(map(str, digits)).lstrip("0")
+    if not significant:
+        return True  # zero, whatever its exponent
+    stripped = significant.rstrip("0")
+    last = exponent + len(significant) - len(stripped)  # power of ten of the last non-zero digit
+    return last >= -QUANTITY_SCALE and len(stripped) + last <= QUANTITY_INTEGER_DIGITS
+
+
+def _units(value: Decimal) -> int:
+    """An exact decimal with at most 18 decimals as an integer count of 1e-18."""
+    units = value.scaleb(QUANTITY_SCALE, ARITHMETIC)
+    if units != units.to_integral_value():
+        raise ValueError(f"{value} has more than {QUANTITY_SCALE} decimals")
+    return int(units)
+
+
+def _from_units(units: int) -> Decimal:
+    """``units`` × 1e-18 without the fixed scale's trailing zeros (``2500…0`` → ``2.5``)."""
+    if units == 0:
+        return Decimal(0)
+    exponent = -QUANTITY_SCALE
+    while exponent < 0 and units % 10 == 0:
+        units //= 10
+        exponent += 1
+    return Decimal(units).scaleb(exponent, ARITHMETIC)
+
+
+def _checked(value: Decimal, what: str) -> Decimal:
+    if not fits_quantity(value):
+        raise QuantityOverflow(
+            f"{what} {value} is outside DECIMAL(38, 18) (|quantity| < 1e20)", field="aggregation"
+        )
+    return value
+
+
+def rounded_ratio(numerator_units: int, denominator: int) -> Decimal:
+    """(``numerator_units`` × 1e-18) / ``denominator`` to 18 fractional digits, half away from zero.
+
+    The rounding rule of every inexact quantity (AVG, WEIGHTED_SUM, SUM_WITH_MULTIPLIER), computed in
+    integers so no intermediate digit is lost: 1/3 → 0.333333333333333333, 2/3 → 0.666666666666666667,
+    −2/3 → −0.666666666666666667, (1.01 + 1.02)/2 → 1.015. The SQL macros compute the same integers.
+    """
+    if denominator <= 0:
+        raise ValueError(f"denominator must be positive, got {denominator}")
+    quotient, remainder = divmod(abs(numerator_units), denominator)
+    if 2 * remainder >= denominator:
+        quotient += 1
+    return _checked(_from_units(-quotient if numerator_units < 0 else quotient), "quantity")
 
 
 class AggregationType(StrEnum):
@@ -77,6 +151,8 @@ class ResetUsage(StrEnum):
 
 
 BUCKETABLE = frozenset({AggregationType.SUM, AggregationType.MAX})
+VALUED = frozenset(AggregationType) - {AggregationType.COUNT, AggregationType.COUNT_UNIQUE}
+"""The aggregations that read a numeric value (``event_value``); COUNT_UNIQUE reads the string form."""
 
 
 class Aggregation(BaseModel):
@@ -194,6 +270,12 @@ class Meter(BaseModel):
                 )
             if not agg.multiplier.is_finite() or agg.multiplier <= 0:
                 raise InvalidMeter("multiplier must be greater than 0", field="aggregation.multiplier")
+            if not fits_quantity(agg.multiplier):
+                # the warehouse stores it as DECIMAL(38, 18): a longer one would be rounded there
+                raise InvalidMeter(
+                    "multiplier must be below 1e20 with at most 18 decimal places",
+                    field="aggregation.multiplier",
+                )
         if agg.bucket_size is not None and agg.type not in BUCKETABLE:
             raise InvalidMeter(
                 f"bucket_size can only be used with SUM or MAX, not {agg.type}",
@@ -205,6 +287,19 @@ class Meter(BaseModel):
             if not meter_filter.values:
                 raise InvalidMeter("filter needs at least one value", field=f"filters.{index}.values")
         return self
+
+
+def quantity_ratio(numerator: Decimal, denominator: int) -> Decimal:
+    """``numerator / denominator`` by the one rounding rule (``rounded_ratio``).
+
+    ``numerator`` is an exact sum with at most 18 decimals: Σ values (AVG) or Σ value × µs (WEIGHTED_SUM).
+    """
+    return rounded_ratio(_units(numerator), denominator)
+
+
+def quantity_product(quantity: Decimal, multiplier: Decimal) -> Decimal:
+    """``quantity × multiplier`` (SUM_WITH_MULTIPLIER) by the one rounding rule (``rounded_ratio``)."""
+    return rounded_ratio(_units(quantity) * _units(multiplier), _UNIT)
 
 
 # --- per-event semantics -------------------------------------------------------------------------
@@ -241,7 +336,8 @@ def property_string(value: object) -> str | None:
     return None
 
 
-def _parse_number(value: object) -> Decimal | None:
+def _numeric(value: object) -> Decimal | None:
+    """A property value read as a number (any magnitude), or None when it is not numeric."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -255,6 +351,14 @@ def _parse_number(value: object) -> Decimal | None:
     return None
 
 
+def _field_number(meter: Meter, event: Event) -> Decimal | None:
+    field = meter.aggregation.field
+    if field is None or meter.aggregation.type not in VALUED:
+        return None
+    properties = _properties(event)
+    return _numeric(properties[field]) if field in properties else None
+
+
 def _properties(event: Event) -> Mapping[str, object]:
     properties = event.get("properties")
     return properties if isinstance(properties, Mapping) else {}
@@ -266,14 +370,26 @@ def event_value(meter: Meter, event: Event) -> Decimal | None:
     Numbers (int, Decimal, float via its ``repr``) and numeric strings count. A numeric string
     matches ``[+-]?(digits[.digits] | .digits)([eE][+-]?digits)?`` exactly, ASCII digits, no
     surrounding whitespace (``"12"``, ``"-1.5"``, ``"2e3"``, ``".5"``). Everything else is "no value"
-    (None, never zero): a missing property, null, booleans, other strings, NaN / ±Infinity, objects,
-    arrays, and every event of a meter without a field (COUNT).
+    (None, never zero): a missing property, null, booleans, other strings, NaN / ±Infinity (as numbers
+    or strings), objects, arrays, and every event of a meter that reads no value (COUNT, COUNT_UNIQUE).
+    A number that does not ``fits_quantity`` is no value either, on every engine, and is reported by
+    ``uncountable_value`` so that it is never dropped silently.
     """
-    field = meter.aggregation.field
-    if field is None:
+    number = _field_number(meter, event)
+    return number if number is not None and fits_quantity(number) else None
+
+
+def uncountable_value(meter: Meter, event: Event) -> str | None:
+    """The numeric value of ``event`` that ``meter`` reads but cannot count, in plain text, or None.
+
+    A JSON number or numeric string outside DECIMAL(38, 18) (``fits_quantity``): ``1e400``, ``-1e30``,
+    ``0.1234567890123456789``. The text is cut to 40 characters (it names the value in a report).
+    """
+    number = _field_number(meter, event)
+    if number is None or fits_quantity(number):
         return None
-    properties = _properties(event)
-    return _parse_number(properties[field]) if field in properties else None
+    text = str(number)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def event_matches(meter: Meter, event: Event) -> bool:
@@ -399,13 +515,13 @@ def _fold(meter: Meter, events: Sequence[Event], start: datetime, end: datetime)
     values = [value for _, value in valued]
     with localcontext(ARITHMETIC):
         if kind is AggregationType.SUM:
-            return sum(values, Decimal(0))
+            return _checked(sum(values, Decimal(0)), "SUM")
         if kind is AggregationType.SUM_WITH_MULTIPLIER:
             multiplier = meter.aggregation.multiplier
             assert multiplier is not None  # guaranteed by Meter validation
-            return sum(values, Decimal(0)) * multiplier
+            return quantity_product(sum(values, Decimal(0)), multiplier)
         if kind is AggregationType.AVG:
-            return sum(values, Decimal(0)) / len(values)
+            return quantity_ratio(sum(values, Decimal(0)), len(values))
         if kind is AggregationType.MAX:
             return max(values)
         if kind is AggregationType.MIN:
@@ -417,7 +533,7 @@ def _fold(meter: Meter, events: Sequence[Event], start: datetime, end: datetime)
             weighted = sum(
                 (value * _microseconds(end - _timestamp(event)) for event, value in valued), Decimal(0)
             )
-            return weighted / _microseconds(end - start)
+            return quantity_ratio(weighted, _microseconds(end - start))
     raise AssertionError(f"unhandled aggregation type {kind}")  # pragma: no cover
 
 
@@ -448,7 +564,7 @@ def aggregate(meter: Meter, events: Iterable[Event], start: datetime, end: datet
         if not buckets:
             return None
         with localcontext(ARITHMETIC):
-            return sum((value for _, value in buckets), Decimal(0))
+            return _checked(sum((value for _, value in buckets), Decimal(0)), "bucketed total")
     return _fold(meter, _window_events(meter, events, start, end), start, end)
 
 
@@ -543,6 +659,9 @@ def billable_quantity(value: Decimal | None) -> Decimal:
 __all__ = [
     "ARITHMETIC",
     "BUCKETABLE",
+    "QUANTITY_INTEGER_DIGITS",
+    "QUANTITY_SCALE",
+    "VALUED",
     "Aggregation",
     "AggregationType",
     "BucketSize",
@@ -558,5 +677,10 @@ __all__ = [
     "deduplicate",
     "event_matches",
     "event_value",
+    "fits_quantity",
     "property_string",
+    "quantity_product",
+    "quantity_ratio",
+    "rounded_ratio",
+    "uncountable_value",
 ]

@@ -273,6 +273,11 @@ class WarehouseEvent(Mapping[str, Any]):
         }
         self._properties_text: str | None = properties
 
+    @property
+    def properties_text(self) -> str | None:
+        """The raw JSON text of ``properties``, read without parsing it."""
+        return self._properties_text
+
     def __getitem__(self, key: str) -> Any:
         if key == "properties" and key not in self._fields:
             text = self._properties_text

@@ -10,7 +10,7 @@ import os
 import subprocess
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from flexprice_pipelines.billing.meters import Meter
+from flexprice_pipelines.billing.meters import ARITHMETIC, Meter
 from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys
 from flexprice_pipelines.defs.resources import (
@@ -228,7 +228,11 @@ def read_period_usage(
 
 
 def _plain(value: Decimal) -> Decimal:
-    """A SQL decimal without its fixed scale's trailing zeros (``1600.000…`` → ``1600``, ``25.50…`` → ``25.5``)."""
-    if value == value.to_integral_value():
-        return value.quantize(Decimal(1))
-    return value.normalize()
+    """A SQL decimal without its fixed scale's trailing zeros (``1600.000…`` → ``1600``, ``25.50…`` → ``25.5``).
+
+    In the meters' 60-digit context: the default 28 digits would round a 38-digit decimal(38, 18).
+    """
+    with localcontext(ARITHMETIC):
+        if value == value.to_integral_value():
+            return value.quantize(Decimal(1))
+        return value.normalize()

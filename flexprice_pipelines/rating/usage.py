@@ -7,9 +7,10 @@ Python. The dbt models are tested against the same reference, so either source r
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
+from flexprice_pipelines.billing.errors import QuantityOverflow
 from flexprice_pipelines.billing.meters import (
     Event,
     Meter,
@@ -29,6 +30,8 @@ def compute_period_usage(
 
     ``event_count`` counts the de-duplicated events the meter matched in the window (name and filters),
     as ``fct_period_usage.event_count`` does; the reconciliation check recounts them from the raw rows.
+    A value outside DECIMAL(38, 18) is left out, as the SQL engines leave it out (the check names it); a
+    quantity outside it raises ``QuantityOverflow`` naming the meter, customer and window.
     """
     by_customer: dict[str, list[Event]] = defaultdict(list)
     for event in deduplicate(events):
@@ -37,20 +40,27 @@ def compute_period_usage(
     for window in windows:
         meter = meters[window.meter_id]
         own = by_customer.get(window.external_customer_id, [])
-        rows.append(
-            UsageRow(
-                window_id=window.window_id,
-                quantity=aggregate(meter, own, window.window_start, window.window_end),
-                event_count=matched_events(meter, own, window.window_start, window.window_end),
-                buckets=tuple(
-                    value
-                    for _, value in aggregate_buckets(meter, own, window.window_start, window.window_end)
-                )
-                if meter.aggregation.bucket_size is not None
-                else None,
-            )
-        )
+        try:
+            rows.append(_usage_row(window, meter, own))
+        except QuantityOverflow as exc:
+            raise QuantityOverflow(
+                f"{exc.message} for meter {window.meter_id}, customer {window.external_customer_id}, "
+                f"window {window.window_start.isoformat()} – {window.window_end.isoformat()}",
+                field=exc.field,
+            ) from exc
     return rows
+
+
+def _usage_row(window: UsageWindow, meter: Meter, events: Sequence[Event]) -> UsageRow:
+    start, end = window.window_start, window.window_end
+    return UsageRow(
+        window_id=window.window_id,
+        quantity=aggregate(meter, events, start, end),
+        event_count=matched_events(meter, events, start, end),
+        buckets=tuple(value for _, value in aggregate_buckets(meter, events, start, end))
+        if meter.aggregation.bucket_size is not None
+        else None,
+    )
 
 
 def matched_events(meter: Meter, events: Iterable[Event], start: datetime, end: datetime) -> int:

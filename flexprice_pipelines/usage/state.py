@@ -19,6 +19,8 @@ from flexprice_pipelines.billing.meters import (
     AggregationType,
     Meter,
     bucket_start,
+    quantity_product,
+    quantity_ratio,
 )
 
 ZERO = Decimal(0)
@@ -168,9 +170,9 @@ def usage(meter: Meter, state: WindowState) -> Decimal | None:
         if kind is AggregationType.SUM_WITH_MULTIPLIER:
             multiplier = meter.aggregation.multiplier
             assert multiplier is not None
-            return state.value_sum * multiplier
+            return quantity_product(state.value_sum, multiplier)
         if kind is AggregationType.AVG:
-            return state.value_sum / state.value_count
+            return quantity_ratio(state.value_sum, state.value_count)
         if kind is AggregationType.MIN:
             return state.value_min
         if kind is AggregationType.MAX:
@@ -178,5 +180,5 @@ def usage(meter: Meter, state: WindowState) -> Decimal | None:
         if kind is AggregationType.LATEST:
             return state.latest[3] if state.latest else None
         if kind is AggregationType.WEIGHTED_SUM:
-            return state.weighted_sum / microseconds(state.end - state.start)
+            return quantity_ratio(state.weighted_sum, microseconds(state.end - state.start))
     raise AssertionError(f"unhandled aggregation type {kind}")  # pragma: no cover

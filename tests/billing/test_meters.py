@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from flexprice_pipelines.billing.errors import InvalidMeter, InvalidPeriod
+from flexprice_pipelines.billing.errors import InvalidMeter, InvalidPeriod, QuantityOverflow
 from flexprice_pipelines.billing.meters import (
     Aggregation,
     AggregationType,
@@ -22,7 +22,9 @@ from flexprice_pipelines.billing.meters import (
     deduplicate,
     event_matches,
     event_value,
+    fits_quantity,
     property_string,
+    uncountable_value,
 )
 
 DAY_START = datetime(2024, 3, 1, tzinfo=UTC)
@@ -153,13 +155,114 @@ def test_weighted_sum_uses_sub_second_durations() -> None:
     assert aggregate(meter("WEIGHTED_SUM"), events, start, end) == Decimal(5)
 
 
-def test_avg_of_thirds_is_a_sixty_digit_quotient() -> None:
+def test_avg_of_thirds_is_rounded_to_eighteen_decimals() -> None:
     events = [
         event("a", at(1), {"tokens": 1}),
         event("b", at(2), {"tokens": 0}),
         event("c", at(3), {"tokens": "0"}),
     ]
-    assert aggregate(meter("AVG"), events, DAY_START, DAY_END) == Decimal("0." + "3" * 60)
+    assert aggregate(meter("AVG"), events, DAY_START, DAY_END) == Decimal("0." + "3" * 18)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["1.01", "1.02"], "1.015"),  # exact: a double gives 1.014999999999999872
+        (["2", "0", "0"], "0.666666666666666667"),  # half away from zero at the 18th decimal
+        (["-2", "0", "0"], "-0.666666666666666667"),
+        (["0.000000000000000001", "0"], "0.000000000000000001"),  # 0.5e-18 rounds away from zero
+        (["-0.000000000000000001", "0"], "-0.000000000000000001"),
+        (["0.000000000000000001", "0", "0"], "0"),  # 0.33e-18
+        (["99999999999999999999.999999999999999999"] * 2, "99999999999999999999.999999999999999999"),
+        (
+            ["-99999999999999999999.999999999999999999", "99999999999999999999.999999999999999999", "1"],
+            "0.333333333333333333",
+        ),
+    ],
+)
+def test_avg_is_exact_then_rounded_half_away_from_zero(values: list[str], expected: str) -> None:
+    events = [event(f"e{n}", at(1), {"tokens": value}) for n, value in enumerate(values)]
+    assert aggregate(meter("AVG"), events, DAY_START, DAY_END) == Decimal(expected)
+
+
+def test_sum_with_multiplier_keeps_eighteen_decimals_of_the_product() -> None:
+    events = [event("a", at(1), {"tokens": "123.4567890123456789"})]
+    # 246.9135780246913578 exactly (the old SQL cut the sum to 12 decimals: 246.913578024692)
+    assert aggregate(meter("SUM_WITH_MULTIPLIER", multiplier="2"), events, DAY_START, DAY_END) == Decimal(
+        "246.9135780246913578"
+    )
+    events = [event("a", at(1), {"tokens": "0.000000000000000001"})]
+    # 0.0000000000000000025 rounds half away from zero
+    assert aggregate(meter("SUM_WITH_MULTIPLIER", multiplier="2.5"), events, DAY_START, DAY_END) == Decimal(
+        "0.000000000000000003"
+    )
+
+
+def test_weighted_sum_of_a_third_of_the_window_is_rounded_to_eighteen_decimals() -> None:
+    events = [event("a", at(16), {"tokens": "1"})]  # held 8 h of 24
+    assert aggregate(meter("WEIGHTED_SUM"), events, DAY_START, DAY_END) == Decimal("0.333333333333333333")
+    events = [event("a", at(8), {"tokens": "-1"})]  # held 16 h of 24
+    assert aggregate(meter("WEIGHTED_SUM"), events, DAY_START, DAY_END) == Decimal("-0.666666666666666667")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1e400",
+        "-1e30",
+        "1e20",
+        "100000000000000000000",
+        "0.1234567890123456789",
+        "1e-19",
+        Decimal("1E+999999999999999999"),
+        Decimal("-1E+30"),
+        10**20,
+    ],
+)
+def test_a_value_outside_decimal_38_18_is_not_counted_and_is_reported(value: object) -> None:
+    sum_meter = meter("SUM")
+    bad = event("bad", at(1), {"tokens": value})
+    events = [event("ok", at(2), {"tokens": 5}), bad]
+    assert event_value(sum_meter, bad) is None
+    assert uncountable_value(sum_meter, bad) is not None
+    assert uncountable_value(sum_meter, events[0]) is None
+    assert aggregate(sum_meter, events, DAY_START, DAY_END) == Decimal(5)
+    # a meter that reads no number is not concerned
+    assert uncountable_value(meter("COUNT_UNIQUE"), bad) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "99999999999999999999.999999999999999999",
+        "-99999999999999999999",
+        "1.0000000000000000000000",
+        "1E+19",
+        "123456789012345678901234567890e-18",
+        "0e999999999999",
+        "0.000000000000000001",
+    ],
+)
+def test_a_value_at_the_edge_of_decimal_38_18_counts(value: str) -> None:
+    assert fits_quantity(Decimal(value))
+    assert event_value(meter("SUM"), event("a", at(1), {"tokens": value})) == Decimal(value)
+
+
+def test_a_result_outside_decimal_38_18_raises_quantity_overflow() -> None:
+    events = [event(f"e{n}", at(1), {"tokens": "60000000000000000000"}) for n in range(2)]
+    with pytest.raises(QuantityOverflow):
+        aggregate(meter("SUM"), events, DAY_START, DAY_END)
+    with pytest.raises(QuantityOverflow):
+        aggregate(meter("SUM_WITH_MULTIPLIER", multiplier="2"), events[:1], DAY_START, DAY_END)
+    # the sum is exact at any size; only the result must fit
+    assert aggregate(meter("AVG"), events, DAY_START, DAY_END) == Decimal("60000000000000000000")
+
+
+def test_a_multiplier_must_be_a_decimal_38_18() -> None:
+    for multiplier in ("0.0000000000000000001", "100000000000000000000"):
+        with pytest.raises(InvalidMeter) as info:
+            meter("SUM_WITH_MULTIPLIER", multiplier=multiplier)
+        assert info.value.field == "aggregation.multiplier"
 
 
 def test_latest_breaks_timestamp_ties_by_ingestion_time() -> None:

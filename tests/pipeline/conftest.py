@@ -134,6 +134,7 @@ class Billing:
         run_config: dict[str, Any] | None = None,
         *,
         engine: str = "python",
+        raise_on_error: bool = True,
     ) -> dg.ExecuteInProcessResult:
         """Materialize the (tenant, period) partition with the clock frozen at ``now``.
 
@@ -151,6 +152,7 @@ class Billing:
             },
             instance=self.instance,
             run_config=run_config,
+            raise_on_error=raise_on_error,
         )
 
     def invoices(self, scope: Scope, **filters: Any) -> list[Invoice]:

@@ -18,9 +18,11 @@ from flexprice_pipelines.defs.billing.catalog_terms import (
     tenant_scopes,
 )
 from flexprice_pipelines.defs.billing.checks import (
+    UncountableValue,
     count_window_events,
     invoice_check_results,
     late_horizon_check_result,
+    uncountable_window_values,
     usage_check_result,
 )
 from flexprice_pipelines.defs.billing.grants_store import apply_due_grants
@@ -122,6 +124,7 @@ def period_usage(
     tenant, month = partition_keys(context)
     usage: dict[str, UsageRow] = {}
     checks: list[tuple[str, int, int]] = []
+    uncountable: list[UncountableValue] = []
     for env in billing_windows:
         windows = env.plan.windows
         if not windows:
@@ -130,10 +133,16 @@ def period_usage(
         customers = sorted({w.external_customer_id for w in windows})
         span = (min(w.window_start for w in windows), max(w.window_end for w in windows))
         events = warehouse.events_for_customers(scope.tenant_id, scope.environment_id, customers, *span)
-        rows = _usage_rows(warehouse, tenant, month, env, events)
+        try:
+            rows = _usage_rows(warehouse, tenant, month, env, events)
+        except BillingError as exc:  # a quantity outside DECIMAL(38, 18): loud, as the SQL engines fail
+            raise _bad_data(exc) from exc
         usage.update(rows)
-        # The reconciliation recounts, from the latest raw event versions, what the usage query counted.
-        checks.extend(count_window_events(windows, env.terms.meters, rows, deduplicate(events)))
+        # The reconciliation recounts, from the latest raw event versions, what the usage query counted,
+        # and names every value the engines left out because it is outside DECIMAL(38, 18).
+        latest = deduplicate(events)
+        checks.extend(count_window_events(windows, env.terms.meters, rows, latest))
+        uncountable.extend(uncountable_window_values(windows, env.terms.meters, latest))
     yield dg.Output(
         usage,
         metadata={
@@ -142,7 +151,7 @@ def period_usage(
             "events_counted": sum(r.event_count for r in usage.values()),
         },
     )
-    yield usage_check_result(USAGE_CHECK, checks)
+    yield usage_check_result(USAGE_CHECK, checks, uncountable)
 
 
 def _usage_rows(

@@ -5,16 +5,24 @@ They read what was written (catalog rows), not what the run meant to write.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 import dagster as dg
 from sqlalchemy.orm import Session
 
-from flexprice_pipelines.billing.meters import Event, Meter
+from flexprice_pipelines.billing.meters import (
+    AggregationType,
+    Event,
+    Meter,
+    event_matches,
+    uncountable_value,
+)
 from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.scope import Scope
@@ -69,6 +77,14 @@ class _EventIndex:
             self._times[key] = [stamp for stamp, _ in pairs]
             self._events[key] = [event for _, event in pairs]
 
+    def slice(self, meter: Meter, customer: str, start: datetime, end: datetime) -> Sequence[Event]:
+        """The customer's events named like ``meter`` with ``start <= timestamp < end``."""
+        key = (customer, meter.event_name)
+        times = self._times.get(key)
+        if times is None:
+            return ()
+        return self._events[key][bisect_left(times, start) : bisect_left(times, end)]
+
     def matched(self, meter: Meter, customer: str, start: datetime, end: datetime) -> int:
         """``rating.usage.matched_events(meter, customer's events, start, end)``, from the slice ``[start, end)``."""
         key = (customer, meter.event_name)
@@ -81,18 +97,134 @@ class _EventIndex:
         return matched_events(meter, self._events[key][lo:hi], start, end)
 
 
-def usage_check_result(name: str, counts: Sequence[tuple[str, int, int]]) -> dg.AssetCheckResult:
-    """Passes when every window counted exactly the raw events inside it."""
+@dataclass(frozen=True, slots=True)
+class UncountableValue:
+    """An event a billed meter matched whose value no engine can count (outside DECIMAL(38, 18))."""
+
+    meter_id: str
+    external_customer_id: str
+    window_id: str
+    event_id: str
+    value: str
+
+    def __str__(self) -> str:
+        return (
+            f"meter {self.meter_id} customer {self.external_customer_id} event {self.event_id} "
+            f"value {self.value} (window {self.window_id})"
+        )
+
+
+# Every number outside DECIMAL(38, 18) is written with an exponent or with 19+ digits in a row (more than
+# 20 integer or 18 fractional digits), so an event whose JSON text has neither is not parsed at all.
+_MAYBE_UNCOUNTABLE = re.compile(r"[0-9][eE]|[0-9]{19}")
+
+
+_DOUBLE_MAX = Decimal("1.797693134862315807e308")  # halfway to 2**1024: from here a double is infinite
+
+
+def _beyond_double(value: object) -> str | None:
+    """A number anywhere in ``value`` that a double cannot hold, in short text, or None.
+
+    ClickHouse's JSON parser refuses a whole properties text holding one (``1e400``): on ClickHouse every
+    property of that event is unreadable, its filters, string forms and values included.
+    """
+    if isinstance(value, Decimal):
+        return f"{value:.3e}" if value.is_finite() and abs(value) >= _DOUBLE_MAX else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{Decimal(value):.3e}" if abs(value) >= _DOUBLE_MAX else None
+    children = value.values() if isinstance(value, Mapping) else value if isinstance(value, list) else ()
+    for child in children:
+        found = _beyond_double(child)
+        if found is not None:
+            return found
+    return None
+
+
+def _reads_properties(meter: Meter) -> bool:
+    return meter.aggregation.type is not AggregationType.COUNT or bool(meter.filters)
+
+
+def _may_hold_uncountable(event: Event) -> bool:
+    text = getattr(event, "properties_text", None)
+    return not isinstance(text, str) or _MAYBE_UNCOUNTABLE.search(text) is not None
+
+
+def uncountable_window_values(
+    windows: Sequence[UsageWindow], meters: Mapping[str, Meter], events: Iterable[Event]
+) -> list[UncountableValue]:
+    """Events of each window's meter (name, filters, time) whose value ``uncountable_value`` reports.
+
+    Every engine leaves such a value out of the quantity (billing/meters.py): this is what keeps it from
+    being lost silently. An event whose properties hold a number beyond the double range (``1e400``) is
+    reported for every meter that reads properties, matched or not: ClickHouse cannot read any of its
+    properties, so its filters, string forms and values differ there. ``events`` are the latest versions;
+    each window reads only its own slice.
+    """
+    index = _EventIndex(events)
+    found: list[UncountableValue] = []
+    for window in windows:
+        meter = meters[window.meter_id]
+        if not _reads_properties(meter):
+            continue
+        for event in index.slice(meter, window.external_customer_id, window.window_start, window.window_end):
+            if not _may_hold_uncountable(event):
+                continue
+            unreadable = _beyond_double(event["properties"])
+            # an event ClickHouse cannot read may match there or not: report it whether or not it matches
+            value = (
+                f"{unreadable} (properties unreadable by ClickHouse)"
+                if unreadable is not None
+                else uncountable_value(meter, event)
+                if event_matches(meter, event)
+                else None
+            )
+            if value is not None:
+                found.append(
+                    UncountableValue(
+                        window.meter_id,
+                        window.external_customer_id,
+                        window.window_id,
+                        str(event["event_id"]),
+                        value,
+                    )
+                )
+    return found
+
+
+def usage_check_result(
+    name: str, counts: Sequence[tuple[str, int, int]], uncountable: Sequence[UncountableValue] = ()
+) -> dg.AssetCheckResult:
+    """Passes when every window counted exactly the raw events inside it and every value could be counted."""
     wrong = [(w, counted, raw) for w, counted, raw in counts if counted != raw]
+    problems = []
+    if wrong:
+        problems.append(f"{len(wrong)} windows did not count their raw events")
+    if uncountable:
+        shown = "; ".join(str(u) for u in uncountable[:_SHOWN])
+        problems.append(f"{len(uncountable)} event values outside DECIMAL(38, 18) were not counted: {shown}")
     return dg.AssetCheckResult(
         check_name=name,
         asset_key="period_usage",
-        passed=not wrong,
+        passed=not problems,
+        description="; ".join(problems) or None,
         metadata={
             "windows": len(counts),
             "raw_events": sum(raw for _, _, raw in counts),
             "mismatched_windows": len(wrong),
             "examples": str(wrong[:_SHOWN]),
+            "uncountable_values": len(uncountable),
+            "uncountable_examples": dg.MetadataValue.json(
+                [
+                    {
+                        "meter_id": u.meter_id,
+                        "external_customer_id": u.external_customer_id,
+                        "window_id": u.window_id,
+                        "event_id": u.event_id,
+                        "value": u.value,
+                    }
+                    for u in uncountable[:100]
+                ]
+            ),
         },
     )
 

@@ -18,7 +18,7 @@ monthly_usage as (
         count(*) as active_days,
         sum(event_count) as event_count,
         sum(value_count) as value_count,
-        sum(value_sum) as value_sum,
+        {{ flexprice.to_quantity(flexprice.exact_sum('value_sum')) }} as value_sum,
         min(value_min) as value_min,
         max(value_max) as value_max
     from daily_usage

@@ -71,7 +71,7 @@ daily_usage as (
         usage_date,
         count(*) as event_count,
         count(value) as value_count,
-        sum(value) as value_sum,
+        {{ flexprice.exact_sum('value') }} as value_sum,
         min(value) as value_min,
         max(value) as value_max,
         count(distinct string_value) as unique_value_count

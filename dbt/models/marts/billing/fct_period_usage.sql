@@ -41,7 +41,8 @@ window_events as (
         e.event_us as event_us,
         e.ingested_us as ingested_us,
         e.value as value,
-        e.string_value as string_value
+        e.string_value as string_value,
+        w.window_end_us - e.event_us as held_us
     -- the windows are the small side: ClickHouse builds its hash table from the right
     from meter_events as e
     inner join windows as w
@@ -57,20 +58,25 @@ window_aggregates as (
         window_id,
         count(*) as event_count,
         count(value) as value_count,
-        sum(value) as value_sum,
+        {{ flexprice.exact_sum('value') }} as value_sum,
         min(value) as value_min,
         max(value) as value_max,
         count(distinct string_value) as unique_value_count,
         {{ flexprice.arg_max_if('value', ['event_us', 'ingested_us', 'event_id'],
                                 "aggregation_type = 'LATEST' and value is not null") }} as latest_value,
+        -- Σ value × held µs in whole and fractional 1e-18 units: on DuckDB the sum can exceed 128 bits
         sum(case when aggregation_type = 'WEIGHTED_SUM'
-                then {{ flexprice.weighted_term('value', 'window_end_us - event_us') }} end) as weighted_value_us
+                then {{ flexprice.quantity_whole('value') }} * {{ flexprice.wide_int('held_us') }} end)
+            as weighted_whole_us,
+        sum(case when aggregation_type = 'WEIGHTED_SUM'
+                then {{ flexprice.quantity_fraction('value') }} * {{ flexprice.wide_int('held_us') }} end)
+            as weighted_fraction_us
     from window_events
     group by window_id
 ),
 
 bucket_totals as (
-    select window_id, count(*) as bucket_count, sum(bucket_quantity) as bucketed_quantity
+    select window_id, count(*) as bucket_count, {{ flexprice.exact_sum('bucket_quantity') }} as bucketed_quantity
     from bucket_quantities
     group by window_id
 ),
@@ -103,7 +109,8 @@ joined as (
         a.value_min as value_min,
         a.value_max as value_max,
         a.latest_value as latest_value,
-        a.weighted_value_us as weighted_value_us,
+        a.weighted_whole_us as weighted_whole_us,
+        a.weighted_fraction_us as weighted_fraction_us,
         coalesce(b.bucket_count, 0) as bucket_count,
         b.bucketed_quantity as bucketed_quantity
     from windows as w
@@ -111,6 +118,52 @@ joined as (
         on w.tenant_id = m.tenant_id and w.environment_id = m.environment_id and w.meter_id = m.meter_id
     left join window_aggregates as a on w.window_id = a.window_id
     left join bucket_totals as b on w.window_id = b.window_id
+),
+
+-- The inexact quantities as (whole × 1e18 + fraction) / denominator in 1e-18 units (macros/arithmetic.sql):
+-- AVG Σ / n, WEIGHTED_SUM Σ value × held µs / window µs, SUM_WITH_MULTIPLIER Σ × multiplier / 1e18 with
+-- both factors split in whole and fractional units, so that no product needs more than 128 bits.
+ratios as (
+    select
+        *,
+        case
+            when value_count = 0 or bucket_size is not null then null
+            when aggregation_type = 'AVG' then {{ flexprice.wide_int(0) }}
+            when aggregation_type = 'WEIGHTED_SUM' then weighted_whole_us
+            when aggregation_type = 'SUM_WITH_MULTIPLIER'
+                then {{ flexprice.quantity_whole('value_sum') }} * {{ flexprice.quantity_whole('multiplier') }}
+                    * {{ flexprice.wide_int("'1000000000000000000'") }}
+                    + {{ flexprice.quantity_whole('value_sum') }} * {{ flexprice.quantity_fraction('multiplier') }}
+                    + {{ flexprice.quantity_fraction('value_sum') }} * {{ flexprice.quantity_whole('multiplier') }}
+        end as ratio_whole,
+        case
+            when value_count = 0 or bucket_size is not null then null
+            when aggregation_type = 'AVG'
+                then {{ flexprice.quantity_whole('value_sum') }} * {{ flexprice.wide_int("'1000000000000000000'") }}
+                    + {{ flexprice.quantity_fraction('value_sum') }}
+            when aggregation_type = 'WEIGHTED_SUM' then weighted_fraction_us
+            when aggregation_type = 'SUM_WITH_MULTIPLIER'
+                then {{ flexprice.quantity_fraction('value_sum') }} * {{ flexprice.quantity_fraction('multiplier') }}
+        end as ratio_fraction,
+        case
+            when aggregation_type = 'AVG' then {{ flexprice.wide_int('value_count') }}
+            when aggregation_type = 'WEIGHTED_SUM'
+                then {{ flexprice.wide_int('nullif(window_end_us - usage_start_us, 0)') }}
+            when aggregation_type = 'SUM_WITH_MULTIPLIER' then {{ flexprice.wide_int("'1000000000000000000'") }}
+        end as ratio_denominator
+    from joined
+),
+
+ratio_quotients as (
+    select *, {{ flexprice.ratio_quotients() }} from ratios
+),
+
+ratio_truncations as (
+    select *, {{ flexprice.ratio_truncation() }} from ratio_quotients
+),
+
+ratio_roundings as (
+    select *, {{ flexprice.ratio_rounding() }} from ratio_truncations
 ),
 
 quantities as (
@@ -124,16 +177,13 @@ quantities as (
             when bucket_size is not null then null
             when value_count = 0 then null
             when aggregation_type = 'SUM' then {{ flexprice.to_quantity('value_sum') }}
-            when aggregation_type = 'SUM_WITH_MULTIPLIER'
-                then {{ flexprice.to_quantity(flexprice.multiply_quantity('value_sum', 'multiplier')) }}
-            when aggregation_type = 'AVG' then {{ flexprice.quantity_ratio('value_sum', 'value_count') }}
+            when aggregation_type in ('SUM_WITH_MULTIPLIER', 'AVG', 'WEIGHTED_SUM')
+                then {{ flexprice.quantity_from_units('rounded_units') }}
             when aggregation_type = 'MIN' then {{ flexprice.to_quantity('value_min') }}
             when aggregation_type = 'MAX' then {{ flexprice.to_quantity('value_max') }}
             when aggregation_type = 'LATEST' then {{ flexprice.to_quantity('latest_value') }}
-            when aggregation_type = 'WEIGHTED_SUM'
-                then {{ flexprice.quantity_ratio('weighted_value_us', 'window_end_us - usage_start_us') }}
         end as quantity
-    from joined
+    from ratio_roundings
 ),
 
 final as (

@@ -57,7 +57,7 @@ bucket_aggregates as (
         max(aggregation_type) as aggregation_type,
         count(*) as event_count,
         count(value) as value_count,
-        sum(value) as value_sum,
+        {{ flexprice.exact_sum('value') }} as value_sum,
         max(value) as value_max
     from window_events
     group by window_id, bucket_start_us
