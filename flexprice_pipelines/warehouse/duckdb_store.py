@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from flexprice_pipelines.events.schema import Event
+from flexprice_pipelines.warehouse import turns
 from flexprice_pipelines.warehouse.base import RAW_EVENT_COLUMNS, events_to_arrow
 from flexprice_pipelines.warehouse.turns import TURN_TIMEOUT, Turns, WarehouseBusy
 
@@ -109,7 +110,8 @@ class DuckDBWarehouse:
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         # Within a turn the file is free unless a process outside the protocol holds it.
-        deadline = time.monotonic() + self.lock_timeout
+        started = time.monotonic()
+        deadline, next_report = started + self.lock_timeout, started + turns.PROGRESS_EVERY
         delay = 0.05
         while True:
             try:
@@ -118,7 +120,11 @@ class DuckDBWarehouse:
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
                     raise
-                if time.monotonic() >= deadline:
+                now = time.monotonic()
+                if now >= next_report:
+                    turns.log.warning("waiting %.0fs for the warehouse %s: %s", now - started, self.path, exc)
+                    next_report = now + turns.PROGRESS_EVERY
+                if now >= deadline:
                     raise WarehouseBusy(
                         f"{self.path} stayed locked for {self.lock_timeout}s by a process outside the "
                         f"turn protocol: {exc}"
