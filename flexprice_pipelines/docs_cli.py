@@ -7,12 +7,12 @@ import functools
 import http.server
 import os
 import subprocess
+import sys
 from contextlib import nullcontext
 from pathlib import Path
 
 import typer
 
-from flexprice_pipelines.defs.resources import dbt_executable
 from flexprice_pipelines.settings import get_settings
 from flexprice_pipelines.warehouse.duckdb_store import DuckDBWarehouse
 
@@ -43,7 +43,8 @@ def generate_docs(
     In a child process: dbt-duckdb keeps its connection, and with it the file, open until the process that
     ran dbt exits, and the docs server must not keep billing out of the warehouse.
     """
-    argv = [dbt_executable(), "docs", "generate", "--project-dir", str(project_dir)]
+    # dbt of this interpreter, without importing the Dagster definitions (which parse the dbt project).
+    argv = [sys.executable, "-m", "dbt.cli.main", "docs", "generate", "--project-dir", str(project_dir)]
     argv += ["--profiles-dir", str(project_dir), "--target", target]
     if target_path is not None:
         argv += ["--target-path", str(target_path)]

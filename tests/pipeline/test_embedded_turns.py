@@ -162,7 +162,7 @@ def test_billing_succeeds_while_the_sink_drains_a_backlog_and_both_progress(
         time.sleep(0.05)
 
     at_start = home.sink_position()
-    code, output = finished(home.bill("dbt"))
+    code, output = finished(home.bill("python"))
     at_end = home.sink_position()
 
     assert code == 0, output[-4000:]
