@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import subprocess
+import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
-from dbt.cli.main import dbtRunner
 
 from flexprice_pipelines.settings import get_settings
+from flexprice_pipelines.warehouse.duckdb_store import DuckDBWarehouse
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt"
 
@@ -23,34 +27,43 @@ def dbt_environment(warehouse_url: str) -> dict[str, str]:
     return {}
 
 
-@contextmanager
-def _defaults(values: Mapping[str, str]) -> Iterator[None]:
-    added = [name for name in values if name not in os.environ]
-    for name in added:
-        os.environ[name] = values[name]
-    try:
-        yield
-    finally:
-        for name in added:
-            os.environ.pop(name, None)
-
-
-def _dbt(args: list[str], project_dir: Path, target: str, target_path: Path | None) -> None:
-    argv = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target", target]
-    if target_path is not None:
-        argv += ["--target-path", str(target_path)]
-    result = dbtRunner().invoke(argv)
-    if not result.success:
-        raise RuntimeError(f"dbt {' '.join(args)} failed: {result.exception or 'see the log above'}")
+def _duckdb_path(target: str) -> str | None:
+    if target != "duckdb":
+        return None
+    return os.environ.get("FLEXPRICE_DUCKDB_PATH") or dbt_environment(
+        get_settings().resolved_warehouse_url
+    ).get("FLEXPRICE_DUCKDB_PATH")
 
 
 def generate_docs(
     project_dir: Path = DBT_PROJECT_DIR, target: str = "duckdb", target_path: Path | None = None
 ) -> Path:
-    """Run ``dbt docs generate``; return the generated ``index.html``."""
-    with _defaults(dbt_environment(get_settings().resolved_warehouse_url)):
-        _dbt(["docs", "generate"], project_dir, target, target_path)
+    """Run ``dbt docs generate`` on a turn of the DuckDB file; return the generated ``index.html``.
+
+    In a child process: dbt-duckdb keeps its connection, and with it the file, open until the process that
+    ran dbt exits, and the docs server must not keep billing out of the warehouse.
+    """
+    # dbt of this interpreter, without importing the Dagster definitions (which parse the dbt project).
+    argv = [sys.executable, "-m", "dbt.cli.main", "docs", "generate", "--project-dir", str(project_dir)]
+    argv += ["--profiles-dir", str(project_dir), "--target", target]
+    if target_path is not None:
+        argv += ["--target-path", str(target_path)]
+    path = _duckdb_path(target)
+    env = {**dbt_environment(get_settings().resolved_warehouse_url), **os.environ}
+    with DuckDBWarehouse(path).exclusive() if path else nullcontext():
+        done = subprocess.run(argv, env=env, cwd=project_dir, check=False)
+    if done.returncode:
+        raise RuntimeError(f"dbt docs generate failed (exit {done.returncode}); see the log above")
     return (target_path or project_dir / "target") / "index.html"
+
+
+def serve_docs(directory: Path, port: int, host: str = "127.0.0.1") -> None:
+    """Serve the generated docs as static files until interrupted (the warehouse is not opened)."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    with http.server.ThreadingHTTPServer((host, port), handler) as server:
+        typer.echo(f"serving dbt docs on http://{host}:{server.server_address[1]}/ (Ctrl-C stops)")
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
 
 
 def docs(
@@ -67,5 +80,4 @@ def docs(
         raise typer.Exit(1) from exc
     typer.echo(f"dbt docs: {index}")
     if serve:
-        with _defaults(dbt_environment(get_settings().resolved_warehouse_url)):
-            _dbt(["docs", "serve", "--port", str(port), "--no-browser"], DBT_PROJECT_DIR, target, target_path)
+        serve_docs(index.parent, port)

@@ -27,7 +27,8 @@ from flexprice_pipelines.warehouse.duckdb_store import DuckDBWarehouse
 
 _SCHEMA_READY: set[str] = set()
 
-# Serializes warehouse writes (DuckDB has one writer process) across concurrent runs.
+# Serializes warehouse steps across concurrent Dagster runs; on DuckDB the store's turns (warehouse/turns.py)
+# also serialize them with processes outside Dagster (the sink, ``flexprice bill``, ``flexprice docs``).
 WAREHOUSE_POOL = "warehouse_writes"
 
 

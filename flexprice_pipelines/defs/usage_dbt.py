@@ -10,6 +10,7 @@ import os
 import subprocess
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from flexprice_pipelines.defs.resources import (
 from flexprice_pipelines.rating.rate import UsageRow
 from flexprice_pipelines.rating.windows import UsageWindow, WindowRole
 from flexprice_pipelines.warehouse import billing_inputs as inputs
+from flexprice_pipelines.warehouse.duckdb_store import DuckDBWarehouse
 
 DBT_DIR = dbt_project_dir()
 USAGE_MODELS = "+fct_period_usage +fct_period_usage_buckets"
@@ -110,6 +112,16 @@ class DbtUsageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             "FLEXPRICE_CLICKHOUSE_DATABASE": parsed.path.strip("/") or "default",
         }
 
+    @contextmanager
+    def warehouse_turn(self) -> Iterator[None]:
+        """The DuckDB file to this step while dbt runs (dbt-duckdb fails at once on a taken file); a no-op
+        on ClickHouse."""
+        if self.warehouse_url.startswith("duckdb://"):
+            with DuckDBWarehouse(self.warehouse_url.removeprefix("duckdb:///")).exclusive():
+                yield
+        else:
+            yield
+
     def cli(self) -> DbtCliResource:
         """A ``DbtCliResource`` with the venv's dbt; the profile's env vars are set for the dbt subprocess."""
         # dbt reads its connection from env vars (profiles.yml); the subprocess inherits them.
@@ -153,7 +165,8 @@ def usage_models(context: dg.AssetExecutionContext, dbt_usage: DbtUsageResource)
     # months' slices, rebuilt so the late-usage check sees events that arrived since they were billed.
     # dbt unit tests run on fixed fixtures, which the partition vars would filter out; CI runs them unscoped.
     build = ["build", "--exclude-resource-type", "unit_test", *_vars(tenant, month)]
-    yield from dbt.cli(build, context=context).stream()
+    with dbt_usage.warehouse_turn():
+        yield from dbt.cli(build, context=context).stream()
 
 
 def write_dbt_inputs(

@@ -8,7 +8,8 @@ once, after it is durable in the warehouse — the seam for the real-time usage 
 Throughput: a batch is decoded into Arrow columns in one pass (``codec.decode_batch``) and inserted as one
 Arrow table; ``Event`` objects are built only when a listener (or a store without ``insert_arrow``) needs
 them. A store with ``holding()`` (DuckDB) keeps its file open for one drain cycle — consecutive non-empty
-batches, at most ``hold_seconds`` — and releases it whenever the bus is idle, so other writers get their turn.
+batches, at most ``hold_seconds`` — and releases it whenever the bus is idle or, between two batches, as soon
+as another process waits for it (``turn_wanted()``), so a billing run waits for one batch, not for the backlog.
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ class Sink:
         """Process batches until stopped, or with ``once`` until the bus is drained."""
         totals = SinkTotals()
         holding = getattr(self.warehouse, "holding", None)
+        wanted: Callable[[], bool] = getattr(self.warehouse, "turn_wanted", lambda: False)
         held: ExitStack | None = None
         held_since = 0.0
         try:
@@ -139,7 +141,7 @@ class Sink:
                 totals.add(batch)
                 if on_batch is not None:
                     on_batch(batch, totals)
-                if held is not None and time.monotonic() - held_since >= self.hold_seconds:
+                if held is not None and (time.monotonic() - held_since >= self.hold_seconds or wanted()):
                     held.close()
                     held = None
         finally:

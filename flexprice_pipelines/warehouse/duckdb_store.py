@@ -1,10 +1,13 @@
 """``raw_events`` in a DuckDB file (the embedded default).
 
-DuckDB allows one writing process per file, and Dagster runs write this file too: the store never keeps it
-open between calls. Each call opens, works and closes; a lock held by another process is retried with
-backoff for up to ``lock_timeout`` seconds. The sink may hold one connection for a short drain cycle of
-several batches (``holding()``): opening a file and checkpointing it on close costs more than inserting
-20,000 rows, so per-batch opening would cap its throughput.
+DuckDB allows one process per file, and Dagster runs, their dbt subprocess and the sink all use this file: the
+store never keeps it open between calls, and it opens it only during a turn (``warehouse.turns``), which
+makes the processes take turns instead of racing for DuckDB's lock. Each call takes the turn, opens, works,
+closes and gives the turn back; a process outside the protocol (a ``duckdb`` shell) that holds the file
+is still waited for with backoff, within the same bound. The sink may hold one connection for a drain
+cycle of several batches (``holding()``): opening a file and checkpointing it on close costs more than
+inserting 20,000 rows, so per-batch opening would cap its throughput; it gives the file back between two
+batches as soon as someone waits for it (``turn_wanted()``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import duckdb
 import pyarrow as pa
 
 from flexprice_pipelines.events.schema import Event
+from flexprice_pipelines.warehouse import turns
 from flexprice_pipelines.warehouse.base import RAW_EVENT_COLUMNS, events_to_arrow
+from flexprice_pipelines.warehouse.turns import TURN_TIMEOUT, Turns, WarehouseBusy
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS raw_events (
@@ -47,21 +52,40 @@ QUALIFY row_number() OVER (
 _COLUMNS = ", ".join(f'"{c}"' for c in RAW_EVENT_COLUMNS)
 
 
-class WarehouseBusy(RuntimeError):
-    """Another process kept the DuckDB file locked for longer than the lock timeout."""
-
-
 class DuckDBWarehouse:
     """``Warehouse`` over one DuckDB file, opened per call."""
 
     dialect = "duckdb"
 
-    def __init__(self, path: str | Path, *, lock_timeout: float = 60.0) -> None:
+    def __init__(self, path: str | Path, *, lock_timeout: float = TURN_TIMEOUT) -> None:
         self.path = str(path)
         self.lock_timeout = lock_timeout
         self._held: duckdb.DuckDBPyConnection | None = None
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._turns = Turns(self.path) if self.path != ":memory:" else None
+
+    @contextmanager
+    def turn(self, *, yielding: bool = False) -> Iterator[None]:
+        """Hold this process's turn on the file for the block (nothing for ``:memory:``)."""
+        if self._turns is None:
+            yield
+            return
+        with self._turns.turn(yielding=yielding, timeout=self.lock_timeout):
+            yield
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """The file to this process for the block, for work that opens it without this store (dbt).
+
+        Taking the turn keeps out every process of the protocol; opening the file once also waits out one
+        that ignores it (dbt-duckdb would fail at once on its lock).
+        """
+        with self.turn():
+            self._open().close()
+            yield
+
+    def turn_wanted(self) -> bool:
+        """Whether another process waits for the file (the sink gives it back between batches)."""
+        return self._turns is not None and self._turns.wanted()
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -77,14 +101,17 @@ class DuckDBWarehouse:
             finally:
                 cursor.close()
             return
-        conn = self._open()
-        try:
-            yield conn
-        finally:
-            conn.close()
+        with self.turn():
+            conn = self._open()
+            try:
+                yield conn
+            finally:
+                conn.close()
 
     def _open(self) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + self.lock_timeout
+        # Within a turn the file is free unless a process outside the protocol holds it.
+        started = time.monotonic()
+        deadline, next_report = started + self.lock_timeout, started + turns.PROGRESS_EVERY
         delay = 0.05
         while True:
             try:
@@ -93,8 +120,15 @@ class DuckDBWarehouse:
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
                     raise
-                if time.monotonic() >= deadline:
-                    raise WarehouseBusy(f"{self.path} stayed locked for {self.lock_timeout}s: {exc}") from exc
+                now = time.monotonic()
+                if now >= next_report:
+                    turns.log.warning("waiting %.0fs for the warehouse %s: %s", now - started, self.path, exc)
+                    next_report = now + turns.PROGRESS_EVERY
+                if now >= deadline:
+                    raise WarehouseBusy(
+                        f"{self.path} stayed locked for {self.lock_timeout}s by a process outside the "
+                        f"turn protocol: {exc}"
+                    ) from exc
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 2.0)
         try:
@@ -108,17 +142,20 @@ class DuckDBWarehouse:
     def holding(self) -> Iterator[None]:
         """Keep one connection open for every call inside the block (a sink drain cycle), then close it.
 
-        Keep the block short: while it lasts, other processes (Dagster runs) wait for the file.
+        The sink's turn: taken politely (waiting runs go first) and without a bound, since the sink has
+        nothing better to do than wait. Keep the block short and end it when ``turn_wanted()``: while it
+        lasts, other processes (Dagster runs) wait for the file.
         """
         if self._held is not None:
             yield
             return
-        self._held = self._open()
-        try:
-            yield
-        finally:
-            conn, self._held = self._held, None
-            conn.close()
+        with self.turn(yielding=True):
+            self._held = self._open()
+            try:
+                yield
+            finally:
+                conn, self._held = self._held, None
+                conn.close()
 
     def ensure_schema(self) -> None:
         """Create the table and the de-duplicating view."""

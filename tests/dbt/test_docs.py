@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from typer.testing import CliRunner
 
 from flexprice_pipelines.cli import app
@@ -27,6 +28,11 @@ MODELS = (
 def test_flexprice_docs_generates_catalog_and_descriptions(
     duckdb_project: DbtProject, tmp_path: Path
 ) -> None:
+    # The fixture ran dbt in this process, and dbt-duckdb keeps the file open until its process exits;
+    # `flexprice docs` runs dbt in a child, which must be able to open it.
+    if DuckDBConnectionManager._ENV is not None:
+        DuckDBConnectionManager._ENV.close()
+        DuckDBConnectionManager._ENV = None
     result = CliRunner().invoke(
         app,
         ["docs", "--target-path", str(tmp_path)],
