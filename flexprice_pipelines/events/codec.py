@@ -16,19 +16,47 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from flexprice_pipelines.events.schema import Event
+from flexprice_pipelines.events.schema import (
+    EARLIEST_TIMESTAMP,
+    LATEST_TIMESTAMP,
+    MAX_FIELD_LENGTH,
+    Event,
+    holds_float,
+    properties_problem,
+    timestamp_problem,
+)
 from flexprice_pipelines.events.source import SourceMessage
 
 _REQUIRED_IDS = ("tenant_id", "environment_id", "event_id", "external_customer_id")
+# Tenant and environment ids are catalog ids (VARCHAR(64) in the read model); the API never writes longer.
+MAX_SCOPE_ID_LENGTH = 64
+_FIELD_LIMITS = {
+    "tenant_id": MAX_SCOPE_ID_LENGTH,
+    "environment_id": MAX_SCOPE_ID_LENGTH,
+    "event_id": MAX_FIELD_LENGTH,
+    "external_customer_id": MAX_FIELD_LENGTH,
+    "event_name": MAX_FIELD_LENGTH,
+    "customer_id": MAX_FIELD_LENGTH,
+    "source": MAX_FIELD_LENGTH,
+}
+# A dead letter's reason travels as a Kafka header and a DLQ column: keep it readable, not a dump.
+MAX_REASON_LENGTH = 500
 
 
 class PoisonMessage(ValueError):
     """A bus message that is not a valid accepted event; ``reason`` says why."""
 
     def __init__(self, reason: str) -> None:
+        reason = bounded_reason(reason)
         super().__init__(reason)
         self.reason = reason
+
+
+def bounded_reason(reason: str) -> str:
+    """A dead-letter reason cut to ``MAX_REASON_LENGTH`` characters."""
+    return reason if len(reason) <= MAX_REASON_LENGTH else reason[: MAX_REASON_LENGTH - 1] + "…"
 
 
 def _decimal_as_string(value: Any) -> str:
@@ -97,17 +125,6 @@ def _encode_fast(event: Event) -> bytes:
     )
 
 
-def _holds_float(value: Any) -> bool:
-    # A plain loop: this runs for every message the sink reads.
-    if type(value) is dict:
-        value = value.values()
-    for item in value:
-        kind = type(item)
-        if kind is float or ((kind is dict or kind is list) and _holds_float(item)):
-            return True
-    return False
-
-
 def _load(payload: bytes) -> Any:
     # orjson is several times faster than json; it reads non-integer numbers and integers beyond 64 bits
     # as floats, so messages holding either (only foreign producers write them) are re-read exactly.
@@ -117,12 +134,12 @@ def _load(payload: bytes) -> Any:
         data = None
     else:
         properties = data.get("properties") if type(data) is dict else None
-        if not (type(properties) is dict and _holds_float(properties)):
+        if not (type(properties) is dict and holds_float(properties)):
             return data
     try:
         return json.loads(payload, parse_float=Decimal, parse_constant=_no_constants)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PoisonMessage(f"not JSON: {exc}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise PoisonMessage(f"not JSON: {type(exc).__name__}: {exc}") from None
 
 
 def _no_constants(name: str) -> Any:
@@ -138,19 +155,47 @@ def _instant(data: dict[str, Any], key: str, fallback: datetime | None) -> datet
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise PoisonMessage(f"{key}: not an RFC 3339 timestamp: {raw!r}") from None
-    if value.tzinfo is UTC:
-        return value
+        raise PoisonMessage(f"{key}: not an RFC 3339 timestamp: {raw[:64]!r}") from None
     if value.utcoffset() is None:
-        raise PoisonMessage(f"{key}: timestamp without UTC offset: {raw!r}")
-    return value.astimezone(UTC)
+        raise PoisonMessage(f"{key}: timestamp without UTC offset: {raw[:64]!r}")
+    problem = timestamp_problem(value)
+    if problem is not None:
+        raise PoisonMessage(f"{key}: {problem}: {raw[:64]!r}")
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 def _optional_str(data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
-    if value is None or type(value) is str:
+    if value is None:
         return value
-    raise PoisonMessage(f"{key}: must be a string or null")
+    if type(value) is not str:
+        raise PoisonMessage(f"{key}: must be a string or null")
+    return _bounded(key, value)
+
+
+def _bounded(key: str, value: str) -> str:
+    if len(value) > _FIELD_LIMITS[key]:
+        raise PoisonMessage(f"{key}: {len(value)} characters; at most {_FIELD_LIMITS[key]}")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise PoisonMessage(f"{key}: not Unicode text (a lone surrogate)") from None
+    return value
+
+
+def _check_properties(properties: dict[str, Any]) -> None:
+    # The API's limits and numeric rule (producers may write to the topic directly), then the one thing
+    # only a foreign producer can send: text that is no Unicode (an escaped lone surrogate).
+    try:
+        problem = properties_problem(properties)
+    except TypeError as exc:
+        raise PoisonMessage(f"properties: {exc}") from None
+    if problem is not None:
+        raise PoisonMessage(f"{problem[0]}: {problem[1]}")
+    try:
+        properties_json(properties).encode()
+    except (TypeError, ValueError) as exc:
+        raise PoisonMessage(f"properties: cannot be written as JSON text: {exc}") from None
 
 
 def decode_event(payload: bytes, *, fallback_ingested_at: datetime | None = None) -> Event:
@@ -167,15 +212,17 @@ def decode_event(payload: bytes, *, fallback_ingested_at: datetime | None = None
         value = data.get(key)
         if type(value) is not str or not value.strip():
             raise PoisonMessage(f"{key}: required non-empty string")
-        ids.append(value)
+        ids.append(_bounded(key, value))
     event_name = data.get("event_name")
     if type(event_name) is not str or not event_name.strip():
         raise PoisonMessage("event_name: required non-empty string")
+    _bounded("event_name", event_name)
     properties = data.get("properties", {})
     if properties is None:
         properties = {}
     elif type(properties) is not dict:
         raise PoisonMessage("properties: must be a JSON object")
+    _check_properties(properties)
     return Event(
         tenant_id=ids[0],
         environment_id=ids[1],
@@ -210,16 +257,27 @@ _INSTANT = pa.timestamp("us", tz="UTC")
 class DecodedBatch:
     """A batch of bus messages decoded into ``raw_events`` columns, with the refused ones set aside.
 
-    ``dead`` holds ``(index into the messages, reason)``. ``events()`` builds ``Event`` objects only for
-    those who need them (listeners, stores without an Arrow insert): the warehouse insert does not.
+    ``dead`` holds ``(index into the messages, reason)``; ``rows[i]`` is the message index of table row ``i``.
+    ``events()`` builds ``Event`` objects only for those who need them (listeners, stores without an
+    Arrow insert): the warehouse insert does not.
     """
 
     table: pa.Table
     properties: list[dict[str, Any]]
     dead: list[tuple[int, str]]
+    rows: list[int]
 
     def __len__(self) -> int:
         return self.table.num_rows
+
+    def take(self, positions: Sequence[int]) -> DecodedBatch:
+        """The batch of table rows ``positions`` (in that order), without dead letters."""
+        return DecodedBatch(
+            self.table.take(pa.array(positions, pa.int64())),
+            [self.properties[i] for i in positions],
+            [],
+            [self.rows[i] for i in positions],
+        )
 
     def events(self) -> list[Event]:
         """The accepted events, in message order."""
@@ -243,7 +301,8 @@ def decode_batch(messages: Sequence[SourceMessage]) -> DecodedBatch:
     try:
         return _decode_batch(messages, columns, fast=True)
     except (pa.ArrowInvalid, ValueError):
-        # A timestamp Arrow refuses: ``decode_event`` names it (or normalises it) message by message.
+        # A timestamp Arrow refuses, or one outside the range the warehouses store: ``decode_event``
+        # names it (or normalises it) message by message.
         return _decode_batch(messages, [[] for _ in BATCH_COLUMNS], fast=False)
 
 
@@ -253,7 +312,9 @@ def _decode_batch(messages: Sequence[SourceMessage], columns: list[list[Any]], *
     )
     properties: list[dict[str, Any]] = []
     dead: list[tuple[int, str]] = []
+    rows: list[int] = []
     loads, dumps = orjson.loads, orjson.dumps
+    scope_limit, limit = MAX_SCOPE_ID_LENGTH, MAX_FIELD_LENGTH
     for index, message in enumerate(messages):
         payload = message.payload
         if not payload:
@@ -286,10 +347,15 @@ def _decode_batch(messages: Sequence[SourceMessage], columns: list[list[Any]], *
                 and type(name) is str
                 and type(timestamp) is str
                 and type(ingested_at) is str
-                and (customer_id is None or type(customer_id) is str)
-                and (source is None or type(source) is str)
+                and (customer_id is None or (type(customer_id) is str and len(customer_id) <= limit))
+                and (source is None or (type(source) is str and len(source) <= limit))
                 and type(props) is dict
-                and not _holds_float(props)
+                and len(tenant) <= scope_limit
+                and len(environment) <= scope_limit
+                and len(event_id) <= limit
+                and len(customer) <= limit
+                and len(name) <= limit
+                and _fits(props)
             ):
                 name = name.strip()
                 if tenant.strip() and environment.strip() and event_id.strip() and customer.strip() and name:
@@ -304,11 +370,18 @@ def _decode_batch(messages: Sequence[SourceMessage], columns: list[list[Any]], *
                     texts.append(dumps(props).decode())
                     ingested.append(ingested_at)
                     properties.append(props)
+                    rows.append(index)
                     continue
         try:
             event = decode_event(payload, fallback_ingested_at=message.fallback_ingested_at)
+            text = properties_json(event.properties)
         except PoisonMessage as poison:
             dead.append((index, poison.reason))
+            continue
+        except MemoryError:
+            raise
+        except Exception as exc:  # no message may stop the sink: set it aside with the reason
+            dead.append((index, bounded_reason(f"decode: {type(exc).__name__}: {exc}")))
             continue
         tenants.append(event.tenant_id)
         environments.append(event.environment_id)
@@ -318,13 +391,36 @@ def _decode_batch(messages: Sequence[SourceMessage], columns: list[list[Any]], *
         customer_ids.append(event.customer_id)
         timestamps.append(_rfc3339(event.timestamp))
         sources.append(event.source)
-        texts.append(properties_json(event.properties))
+        texts.append(text)
         ingested.append(_rfc3339(event.ingested_at))
         properties.append(event.properties)
+        rows.append(index)
     arrays = [
         pa.array(column, pa.string()).cast(_INSTANT)
         if name in ("timestamp", "ingested_at")
         else pa.array(column, pa.string())
         for name, column in zip(BATCH_COLUMNS, columns, strict=True)
     ]
-    return DecodedBatch(pa.Table.from_arrays(arrays, names=list(BATCH_COLUMNS)), properties, dead)
+    if fast:
+        for name in ("timestamp", "ingested_at"):
+            _within_range(arrays[BATCH_COLUMNS.index(name)])
+    return DecodedBatch(pa.Table.from_arrays(arrays, names=list(BATCH_COLUMNS)), properties, dead, rows)
+
+
+def _fits(properties: dict[str, Any]) -> bool:
+    # Floats (a foreign producer's fractions) take the exact path, which re-reads them as Decimals.
+    try:
+        return properties_problem(properties) is None
+    except TypeError:
+        return False
+
+
+_RANGE = (pa.scalar(EARLIEST_TIMESTAMP, _INSTANT), pa.scalar(LATEST_TIMESTAMP, _INSTANT))
+
+
+def _within_range(column: pa.Array) -> None:
+    # Arrow reads any year; the warehouses store 1900–2299. The exact path names the message that is out.
+    if len(column):
+        bounds = pc.min_max(column)
+        if pc.less(bounds["min"], _RANGE[0]).as_py() or pc.greater_equal(bounds["max"], _RANGE[1]).as_py():
+            raise ValueError("a timestamp outside the supported range")

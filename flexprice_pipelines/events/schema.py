@@ -11,6 +11,7 @@ is a programming error (``TypeError``), never silently rounded.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,27 @@ from pydantic import BaseModel, ConfigDict, field_validator
 MAX_BATCH = 1000
 # Generous for 1000 events with a few properties each; larger bodies are refused before parsing.
 MAX_BODY_BYTES = 5 * 1024 * 1024
+
+# What every later stage can hold: the read model keys ids as VARCHAR(255); orjson (the sink's codec)
+# stops at 254 levels and the warehouses' JSON functions are not meant for deep documents; an event is
+# one row of ``raw_events``, not a file. The sink applies the same limits to what it reads off the bus.
+MAX_FIELD_LENGTH = 255  # characters of event_id, event_name, external_customer_id, customer_id, source
+MAX_PROPERTIES_DEPTH = 32  # nesting levels of objects/arrays; ``properties`` itself is level 1
+MAX_PROPERTY_VALUES = 1000  # keys and array items, nested ones included
+MAX_PROPERTY_KEY_LENGTH = 255  # characters of one key
+MAX_PROPERTY_STRING_LENGTH = 8192  # characters of one string value (or one number written out)
+MAX_PROPERTIES_CHARS = 65_536  # characters of all keys and string values together
+# Every engine counts a numeric property as DECIMAL(38,18): |v| < 1e20, at most 18 decimals.
+DECIMAL_INTEGER_DIGITS = 20
+DECIMAL_SCALE = 18
+# Timestamps every warehouse stores (ClickHouse DateTime64 spans 1900-01-01 .. 2299-12-31).
+EARLIEST_TIMESTAMP = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_TIMESTAMP = datetime(2300, 1, 1, tzinfo=UTC)  # exclusive
+
+# A numeric string as the engines read one: ASCII digits, no whitespace, no "NaN"/"Infinity"/"1_000".
+NUMERIC_STRING = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NUMBER_START = frozenset("+-.0123456789")
+_INT_BOUND = 10**DECIMAL_INTEGER_DIGITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,20 +137,138 @@ class EventIn(BaseModel):
 
     @field_validator("properties")
     @classmethod
-    def _properties_have_no_floats(cls, value: dict[str, Any]) -> dict[str, Any]:
-        _reject_floats(value, "properties")
+    def _properties_fit(cls, value: dict[str, Any]) -> dict[str, Any]:
+        problem = properties_problem(value)
+        if problem is not None:
+            raise ValueError(f"{problem[0]}: {problem[1]}")
+        return value
+
+    @field_validator("event_id", "event_name", "external_customer_id", "customer_id", "source", mode="before")
+    @classmethod
+    def _bounded_length(cls, value: Any) -> Any:
+        if type(value) is str and len(value) > MAX_FIELD_LENGTH:
+            raise ValueError(_too_long(value))
         return value
 
 
-def _reject_floats(value: Any, path: str) -> None:
-    if isinstance(value, float):
-        raise TypeError(f"{path} is a float; parse JSON with parse_float=Decimal (see parse_json)")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _reject_floats(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _reject_floats(item, f"{path}.{i}")
+def _too_long(value: str) -> str:
+    return f"is {len(value)} characters long; at most {MAX_FIELD_LENGTH}"
+
+
+def numeric_problem(value: object) -> str | None:
+    """Why a numeric property value is not exactly a DECIMAL(38,18), or ``None`` if it is one (or no number).
+
+    Numeric means an ``int`` (not ``bool``), a finite ``Decimal`` or a string matching ``NUMERIC_STRING``
+    (``"12.5"``, ``"-1e30"``, ``"1e400"``); other strings (``"NaN"``, ``"Infinity"``, ``" 12"``) are text.
+    The value must satisfy |v| < 1e20 and have at most 18 digits after the point once trailing zeros are
+    dropped. This is the one rule the API (400) and the sink (dead letter) apply, so that no engine ever
+    meets a number it cannot count exactly.
+    """
+    kind = type(value)
+    if kind is int:
+        return None if -_INT_BOUND < value < _INT_BOUND else _out_of_range()  # type: ignore[operator]
+    if kind is str:
+        text: str = value  # type: ignore[assignment]
+        if not text or text[0] not in _NUMBER_START or not NUMERIC_STRING.fullmatch(text):
+            return None
+        value = Decimal(text)
+    elif not isinstance(value, Decimal) or isinstance(value, bool):
+        return None
+    number: Decimal = value  # type: ignore[assignment]
+    if not number.is_finite():
+        return None  # not a number: JSON has no such literal and NUMERIC_STRING never matches one
+    _, digits, literal_exponent = number.as_tuple()
+    assert isinstance(literal_exponent, int)
+    # Plain notation is what the stages write (``format(v, "f")``): "0E-100000" would be 100,002 characters.
+    if -literal_exponent > MAX_PROPERTY_STRING_LENGTH - 2:
+        return f"is a number longer than {MAX_PROPERTY_STRING_LENGTH} characters written out"
+    # Drop trailing zeros by hand: ``Decimal.normalize`` rounds to the context's 28 digits first.
+    end = len(digits)
+    while end > 1 and digits[end - 1] == 0:
+        end -= 1
+    if end == 1 and digits[0] == 0:
+        return None
+    exponent = literal_exponent + len(digits) - end
+    if end + exponent > DECIMAL_INTEGER_DIGITS:
+        return _out_of_range()
+    if exponent < -DECIMAL_SCALE:
+        return f"has {-exponent} digits after the decimal point; at most {DECIMAL_SCALE} (DECIMAL(38,18))"
+    return None
+
+
+def _out_of_range() -> str:
+    return "is a number outside -1e20 < v < 1e20 (DECIMAL(38,18))"
+
+
+def properties_problem(properties: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The first way ``properties`` breaks a documented limit or the numeric rule: ``(field, message)``.
+
+    ``field`` is ``properties.<key path>`` (list items by index), or ``properties`` for the size limits.
+    ``None`` when everything fits. The walk keeps its own stack, so no nesting can exhaust Python's;
+    a ``float`` is a programming error here (``TypeError``), as everywhere in this module.
+    """
+    values = chars = 0
+    stack: list[tuple[Any, tuple[Any, ...], int]] = [(properties, (), 1)]
+    while stack:
+        container, path, depth = stack.pop()
+        if depth > MAX_PROPERTIES_DEPTH:
+            return "properties", f"nests deeper than {MAX_PROPERTIES_DEPTH} levels"
+        entries = container.items() if isinstance(container, Mapping) else enumerate(container)
+        for key, item in entries:
+            values += 1
+            if type(key) is str:
+                if len(key) > MAX_PROPERTY_KEY_LENGTH:
+                    return _field(
+                        path
+                    ), f"has a key of {len(key)} characters; at most {MAX_PROPERTY_KEY_LENGTH}"
+                chars += len(key)
+            elif not isinstance(container, list):
+                return _field(path), "has a key that is not a string"
+            kind = type(item)
+            if kind is str:
+                size = len(item)
+                chars += size
+                if size > MAX_PROPERTY_STRING_LENGTH:
+                    return (
+                        _field((*path, key)),
+                        f"is a string of {size} characters; at most {MAX_PROPERTY_STRING_LENGTH}",
+                    )
+                if size and item[0] in _NUMBER_START:
+                    problem = numeric_problem(item)
+                    if problem is not None:
+                        return _field((*path, key)), problem
+            elif kind is int or kind is Decimal:
+                problem = numeric_problem(item)
+                if problem is not None:
+                    return _field((*path, key)), problem
+            elif kind is dict or kind is list:
+                stack.append((item, (*path, key), depth + 1))
+            elif kind is float:
+                raise TypeError(
+                    f"{_field((*path, key))} is a float; parse JSON with parse_float=Decimal (see parse_json)"
+                )
+            elif not (item is None or kind is bool):
+                return _field((*path, key)), f"is a {kind.__name__}, not a JSON value"
+        if values > MAX_PROPERTY_VALUES:
+            return "properties", f"holds more than {MAX_PROPERTY_VALUES} keys and list items"
+        if chars > MAX_PROPERTIES_CHARS:
+            return "properties", f"keys and strings hold more than {MAX_PROPERTIES_CHARS} characters"
+    return None
+
+
+def _field(path: tuple[Any, ...]) -> str:
+    return ".".join(("properties", *(str(part) for part in path)))
+
+
+def timestamp_problem(value: datetime) -> str | None:
+    """Why an aware timestamp cannot be stored by every warehouse, or ``None`` (UTC range 1900–2299)."""
+    try:
+        instant = value.astimezone(UTC)
+    except OverflowError:
+        return "lies outside the supported range (1900-01-01T00:00:00Z to 2299-12-31T23:59:59Z)"
+    if not EARLIEST_TIMESTAMP <= instant < LATEST_TIMESTAMP:
+        return "lies outside the supported range (1900-01-01T00:00:00Z to 2299-12-31T23:59:59Z)"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,24 +342,69 @@ def _parse_events_body(body: bytes | str) -> Any:
     _check_size(body)
     try:
         parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):
+            raise EventValidationError([_too_deep(body)]) from None
         return _parse_exactly(body)
     items = parsed.get("events") if type(parsed) is dict else None
     if type(items) is not list:
         items = [parsed]
     for item in items:
         properties = item.get("properties") if type(item) is dict else None
-        if (type(properties) is dict or type(properties) is list) and _holds_float(properties):
+        if (type(properties) is dict or type(properties) is list) and holds_float(properties):
             return _parse_exactly(body)
     return parsed
 
 
-def _holds_float(value: dict[str, Any] | list[Any]) -> bool:
-    for item in value.values() if type(value) is dict else value:
-        kind = type(item)
-        if kind is float or ((kind is dict or kind is list) and _holds_float(item)):
-            return True
+def holds_float(value: dict[str, Any] | list[Any]) -> bool:
+    """Whether a float lies anywhere in ``value``; its own stack, so any nesting orjson reads is safe."""
+    stack = [value]
+    while stack:
+        container = stack.pop()
+        for item in container.values() if type(container) is dict else container:
+            kind = type(item)
+            if kind is float:
+                return True
+            if kind is dict or kind is list:
+                stack.append(item)
     return False
+
+
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},]')
+
+
+def _too_deep(body: bytes | str) -> dict[str, Any]:
+    """The error for a body nested beyond orjson's 1,024 levels, naming the event field that nests.
+
+    Only strings and brackets matter for nesting; the regular expression finds them at C speed, so even a
+    5 MiB body costs a fraction of a second, and only on this error path.
+    """
+    data = body.encode() if isinstance(body, str) else body
+    stack: list[list[Any]] = []  # [is_object, current key or index]
+    previous = b"{"
+    for match in _TOKENS.finditer(data):
+        token = match.group()
+        head = token[:1]
+        if head == b"{" or head == b"[":
+            stack.append([head == b"{", None if head == b"{" else 0])
+            if len(stack) > MAX_PROPERTIES_DEPTH + 3:
+                break
+        elif head == b"}" or head == b"]":
+            if stack:
+                stack.pop()
+        elif head == b",":
+            if stack and not stack[-1][0]:
+                stack[-1][1] += 1
+        elif stack and stack[-1][0] and previous in (b"{", b","):
+            stack[-1][1] = token[1:-1].decode("utf-8", "replace")
+        previous = head
+    path = [entry[1] for entry in stack]
+    message = f"nests deeper than {MAX_PROPERTIES_DEPTH} levels"
+    if len(path) >= 3 and path[0] == "events" and type(path[1]) is int and type(path[2]) is str:
+        return {"index": path[1], "field": path[2], "message": message}  # a bulk body's event field
+    if path and type(path[0]) is str and path[0] != "events":
+        return {"index": None, "field": path[0], "message": message}  # a single event's field
+    return {"index": None, "field": "body", "message": message}
 
 
 def parse_bulk_body(body: bytes | str) -> list[Any]:
@@ -356,6 +541,15 @@ def _check_fast(item: Mapping[str, Any]) -> _Checked | None:
         and type(properties) in _OPTIONAL_PROPERTIES
     ):
         return None
+    limit = MAX_FIELD_LENGTH
+    if (
+        len(event_name) > limit
+        or len(customer) > limit
+        or (event_id is not None and len(event_id) > limit)
+        or (customer_id is not None and len(customer_id) > limit)
+        or (source is not None and len(source) > limit)
+    ):
+        return None
     event_name = event_name.strip()
     if not event_name or not customer.strip():
         return None
@@ -368,8 +562,8 @@ def _check_fast(item: Mapping[str, Any]) -> _Checked | None:
     if properties is None:
         properties = {}
     else:
-        if _holds_float(properties):
-            _reject_floats(properties, "properties")
+        if properties_problem(properties) is not None:
+            return None
         properties = dict(properties)
     return (
         event_id.strip() or None if event_id is not None else None,
@@ -394,6 +588,8 @@ def _check_item(item: Mapping[str, Any], index: int, errors: list[dict[str, Any]
         fail("event_name", "required")
     elif type(event_name) is not str:
         fail("event_name", "must be a string")
+    elif len(event_name) > MAX_FIELD_LENGTH:
+        fail("event_name", _too_long(event_name))
     else:
         event_name = event_name.strip()
         if not event_name:
@@ -403,6 +599,8 @@ def _check_item(item: Mapping[str, Any], index: int, errors: list[dict[str, Any]
         fail("external_customer_id", "required")
     elif type(customer) is not str:
         fail("external_customer_id", "must be a string")
+    elif len(customer) > MAX_FIELD_LENGTH:
+        fail("external_customer_id", _too_long(customer))
     elif not customer.strip():
         fail("external_customer_id", "must not be empty")
     optional: list[str | None] = []
@@ -411,6 +609,8 @@ def _check_item(item: Mapping[str, Any], index: int, errors: list[dict[str, Any]
         if value is None:
             optional.append(None)
         elif type(value) is str:
+            if len(value) > MAX_FIELD_LENGTH:
+                fail(key, _too_long(value))
             # Flexprice treats an empty event_id as "assign one"; the same holds for the optional ids.
             optional.append(value.strip() or None)
         else:
@@ -422,8 +622,9 @@ def _check_item(item: Mapping[str, Any], index: int, errors: list[dict[str, Any]
     elif type(properties) is not dict:
         fail("properties", "must be a JSON object")
     else:
-        if _holds_float(properties):
-            _reject_floats(properties, "properties")
+        problem = properties_problem(properties)
+        if problem is not None:
+            fail(*problem)
         properties = dict(properties)
     if len(errors) > found:
         return None
@@ -432,6 +633,11 @@ def _check_item(item: Mapping[str, Any], index: int, errors: list[dict[str, Any]
 
 
 def _rfc3339(value: Any) -> datetime | None:
+    parsed = _rfc3339_shape(value)
+    return parsed if parsed is not None and timestamp_problem(parsed) is None else None
+
+
+def _rfc3339_shape(value: Any) -> datetime | None:
     # Flexprice takes RFC 3339 strings only: no epoch numbers, no naive times, and none of the other
     # ISO 8601 forms ``fromisoformat`` reads (basic, week or ordinal dates, missing seconds, any separator).
     if type(value) is not str:
@@ -454,8 +660,13 @@ def _rfc3339(value: Any) -> datetime | None:
 def _check_timestamp(value: Any, fail: Callable[[str, str], None]) -> datetime | None:
     if value is None:
         return None
-    parsed = _rfc3339(value)
-    if parsed is None:
-        naive = type(value) is str and _rfc3339(f"{value}Z") is not None
+    shaped = _rfc3339_shape(value)
+    if shaped is None:
+        naive = type(value) is str and _rfc3339_shape(f"{value}Z") is not None
         fail("timestamp", "must include a UTC offset (e.g. Z or +05:30)" if naive else _RFC3339_HINT)
-    return parsed
+        return None
+    problem = timestamp_problem(shaped)
+    if problem is not None:
+        fail("timestamp", problem)
+        return None
+    return shaped
