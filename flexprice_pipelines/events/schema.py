@@ -164,17 +164,16 @@ def numeric_problem(value: object) -> str | None:
     dropped. This is the one rule the API (400) and the sink (dead letter) apply, so that no engine ever
     meets a number it cannot count exactly.
     """
-    kind = type(value)
-    if kind is int:
-        return None if -_INT_BOUND < value < _INT_BOUND else _out_of_range()  # type: ignore[operator]
-    if kind is str:
-        text: str = value  # type: ignore[assignment]
-        if not text or text[0] not in _NUMBER_START or not NUMERIC_STRING.fullmatch(text):
+    if type(value) is int:
+        return None if -_INT_BOUND < value < _INT_BOUND else _out_of_range()
+    if type(value) is str:
+        if not value or value[0] not in _NUMBER_START or not NUMERIC_STRING.fullmatch(value):
             return None
-        value = Decimal(text)
-    elif not isinstance(value, Decimal) or isinstance(value, bool):
+        number = Decimal(value)
+    elif isinstance(value, Decimal):
+        number = value
+    else:
         return None
-    number: Decimal = value  # type: ignore[assignment]
     if not number.is_finite():
         return None  # not a number: JSON has no such literal and NUMERIC_STRING never matches one
     _, digits, literal_exponent = number.as_tuple()
@@ -260,15 +259,16 @@ def _field(path: tuple[Any, ...]) -> str:
     return ".".join(("properties", *(str(part) for part in path)))
 
 
+_OUT_OF_RANGE = "lies outside the supported range (1900-01-01T00:00:00Z to 2299-12-31T23:59:59Z)"
+
+
 def timestamp_problem(value: datetime) -> str | None:
     """Why an aware timestamp cannot be stored by every warehouse, or ``None`` (UTC range 1900–2299)."""
     try:
         instant = value.astimezone(UTC)
     except OverflowError:
-        return "lies outside the supported range (1900-01-01T00:00:00Z to 2299-12-31T23:59:59Z)"
-    if not EARLIEST_TIMESTAMP <= instant < LATEST_TIMESTAMP:
-        return "lies outside the supported range (1900-01-01T00:00:00Z to 2299-12-31T23:59:59Z)"
-    return None
+        return _OUT_OF_RANGE
+    return None if EARLIEST_TIMESTAMP <= instant < LATEST_TIMESTAMP else _OUT_OF_RANGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,7 +358,7 @@ def _parse_events_body(body: bytes | str) -> Any:
 
 def holds_float(value: dict[str, Any] | list[Any]) -> bool:
     """Whether a float lies anywhere in ``value``; its own stack, so any nesting orjson reads is safe."""
-    stack = [value]
+    stack: list[Any] = [value]
     while stack:
         container = stack.pop()
         for item in container.values() if type(container) is dict else container:
@@ -477,6 +477,9 @@ def validate_batch(
             errors.append(
                 {"index": index, "field": "timestamp", "message": _crossed_bound(timestamp, now, policy)}
             )
+            continue
+        if not EARLIEST_TIMESTAMP <= timestamp < LATEST_TIMESTAMP:  # a tenant policy wider than the stores
+            errors.append({"index": index, "field": "timestamp", "message": _OUT_OF_RANGE})
             continue
         accepted.append(
             Event(
@@ -633,8 +636,14 @@ def _check_item(item: Mapping[str, Any], index: int, errors: list[dict[str, Any]
 
 
 def _rfc3339(value: Any) -> datetime | None:
+    # In UTC already: "9999-12-31T23:59:59-01:00" parses, but has no UTC instant (OverflowError).
     parsed = _rfc3339_shape(value)
-    return parsed if parsed is not None and timestamp_problem(parsed) is None else None
+    if parsed is None:
+        return None
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def _rfc3339_shape(value: Any) -> datetime | None:
@@ -665,8 +674,7 @@ def _check_timestamp(value: Any, fail: Callable[[str, str], None]) -> datetime |
         naive = type(value) is str and _rfc3339_shape(f"{value}Z") is not None
         fail("timestamp", "must include a UTC offset (e.g. Z or +05:30)" if naive else _RFC3339_HINT)
         return None
-    problem = timestamp_problem(shaped)
-    if problem is not None:
-        fail("timestamp", problem)
-        return None
-    return shaped
+    parsed = _rfc3339(value)
+    if parsed is None:
+        fail("timestamp", _OUT_OF_RANGE)
+    return parsed
