@@ -270,6 +270,16 @@ class DecodedBatch:
     def __len__(self) -> int:
         return self.table.num_rows
 
+    @staticmethod
+    def concat(parts: Sequence[DecodedBatch]) -> DecodedBatch:
+        """The parts' rows as one batch, in order (their dead letters are not kept)."""
+        return DecodedBatch(
+            pa.concat_tables([part.table for part in parts]),
+            [props for part in parts for props in part.properties],
+            [],
+            [row for part in parts for row in part.rows],
+        )
+
     def take(self, positions: Sequence[int]) -> DecodedBatch:
         """The batch of table rows ``positions`` (in that order), without dead letters."""
         return DecodedBatch(

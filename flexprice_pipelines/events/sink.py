@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from flexprice_pipelines.events.codec import decode_batch
+from flexprice_pipelines.events.codec import DecodedBatch, bounded_reason, decode_batch
 from flexprice_pipelines.events.schema import Event
 from flexprice_pipelines.events.source import DeadLetter, SinkSource, SourceMessage
 
@@ -94,20 +94,28 @@ class Sink:
         return self._move(messages)
 
     def _move(self, messages: list[SourceMessage]) -> BatchResult:
+        # Every stage sets aside the rows it cannot take, with the reason, and passes the rest on: no
+        # message can stop the sink. A row refused by a listener is already in the warehouse.
         started = time.perf_counter()
-        batch = decode_batch(messages)
-        dead = [DeadLetter(messages[index], reason) for index, reason in batch.dead]
+        batch = _decoded(messages)
+        refused = list(batch.dead)
         if len(batch):
-            insert_arrow = getattr(self.warehouse, "insert_arrow", None)
-            events = batch.events() if self.listeners or insert_arrow is None else []
-            if insert_arrow is not None:
-                insert_arrow(batch.table)
-            else:
-                self.warehouse.insert_events(events)
-            for listener in self.listeners:
-                listener.on_events(events)
+            batch = _isolating("warehouse", batch, self._insert, refused)
+        inserted = len(batch)
+        for number, listener in enumerate(self.listeners):
+            if len(batch):
+                name = f"listener {number} ({type(listener).__name__}, row is in the warehouse)"
+                batch = _isolating(name, batch, _telling(listener), refused)
+        dead = [DeadLetter(messages[index], reason) for index, reason in sorted(refused)]
         self.source.commit(messages, dead)
-        return BatchResult(len(messages), len(batch), len(dead), time.perf_counter() - started)
+        return BatchResult(len(messages), inserted, len(dead), time.perf_counter() - started)
+
+    def _insert(self, batch: DecodedBatch) -> None:
+        insert_arrow = getattr(self.warehouse, "insert_arrow", None)
+        if insert_arrow is not None:
+            insert_arrow(batch.table)
+        else:
+            self.warehouse.insert_events(batch.events())
 
     def run(
         self,
@@ -148,6 +156,86 @@ class Sink:
             if held is not None:
                 held.close()
         return totals
+
+
+def _decoded(messages: Sequence[SourceMessage]) -> DecodedBatch:
+    # ``decode_batch`` sets poison aside itself; should it still fail on the batch, decode one by one.
+    try:
+        return decode_batch(messages)
+    except Exception as exc:
+        if not refuses_data(exc):
+            raise
+    parts: list[DecodedBatch] = []
+    dead: list[tuple[int, str]] = []
+    for index, message in enumerate(messages):
+        try:
+            part = decode_batch([message])
+        except Exception as exc:
+            if not refuses_data(exc):
+                raise
+            dead.append((index, bounded_reason(f"decode: {type(exc).__name__}: {exc}")))
+            continue
+        dead.extend((index, reason) for _, reason in part.dead)
+        part.rows[:] = [index] * len(part)
+        parts.append(part)
+    batch = DecodedBatch.concat(parts) if parts else decode_batch([])
+    batch.dead = dead
+    return batch
+
+
+def _telling(listener: SinkListener) -> Callable[[DecodedBatch], None]:
+    def tell(batch: DecodedBatch) -> None:
+        listener.on_events(batch.events())
+
+    return tell
+
+
+def _isolating(
+    stage: str,
+    batch: DecodedBatch,
+    apply: Callable[[DecodedBatch], None],
+    refused: list[tuple[int, str]],
+) -> DecodedBatch:
+    """Apply one stage to the batch; if it refuses the data, find the rows it refuses by halving.
+
+    Returns the rows the stage took (each part was applied once, in one call, so a stage that is one
+    transaction per call never holds a refused row); the refused ones join ``refused`` with the stage and
+    the error as the reason. An error that is not about the data (disk, lock, network) propagates: the
+    batch is redelivered whole, never dead-lettered for an outage.
+    """
+    try:
+        apply(batch)
+        return batch
+    except Exception as exc:
+        if not refuses_data(exc):
+            raise
+        if len(batch) == 1:
+            refused.append((batch.rows[0], bounded_reason(f"{stage}: {type(exc).__name__}: {exc}")))
+            return batch.take([])
+    middle = len(batch) // 2
+    kept = [
+        _isolating(stage, batch.take(range(start, end)), apply, refused)
+        for start, end in ((0, middle), (middle, len(batch)))
+    ]
+    return DecodedBatch.concat(kept)
+
+
+# DB-API data/constraint classes as duckdb, SQLAlchemy, psycopg and clickhouse-connect name them.
+_DATA_ERROR_NAMES = frozenset({"DataError", "IntegrityError", "InvalidInputException"})
+
+
+def refuses_data(exc: BaseException) -> bool:
+    """Whether ``exc`` says a stage cannot take these rows (versus: it cannot work right now).
+
+    Python's data errors (``ValueError`` and ``TypeError`` with their kin, arithmetic such as
+    ``decimal.InvalidOperation``, recursion) and the drivers' data/constraint classes count; I/O, locks
+    (``WarehouseBusy``), connections and anything unknown do not, so an outage is never dead-lettered.
+    """
+    if isinstance(exc, MemoryError | OSError):
+        return False
+    if isinstance(exc, ValueError | TypeError | ArithmeticError | LookupError | RecursionError):
+        return True
+    return any(kind.__name__ in _DATA_ERROR_NAMES for kind in type(exc).__mro__)
 
 
 def make_source(settings: Settings) -> SinkSource:
