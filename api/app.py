@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.content_type import JSONBodiesOnly
 from api.deps import close_api_key_cache
 from api.errors import install_error_handlers
 from api.headers import SingleValuedHeaders
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(CheckFastPath)  # entitlement checks: the latency-critical path, answered first
+    app.add_middleware(JSONBodiesOnly)  # before any route: a non-JSON body is 415, fast path included
     app.add_middleware(SingleValuedHeaders)  # outermost: a repeated x-api-key never reaches a route
     return app
 

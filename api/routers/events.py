@@ -50,6 +50,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     },
     401: {"description": "Missing or unknown `x-api-key`."},
     413: {"description": f"Body larger than {MAX_BODY_BYTES} bytes."},
+    415: {"description": "The body is declared as something other than JSON (`Content-Type`)."},
     503: {
         "description": "The event bus did not acknowledge the write; nothing was accepted. Retry.",
         "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "string"}}},
