@@ -268,7 +268,7 @@ class DecodedBatch:
     rows: list[int]
 
     def __len__(self) -> int:
-        return self.table.num_rows
+        return int(self.table.num_rows)
 
     @staticmethod
     def concat(parts: Sequence[DecodedBatch]) -> DecodedBatch:
