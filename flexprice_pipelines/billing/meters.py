@@ -54,22 +54,32 @@ QUANTITY_INTEGER_DIGITS = 20
 _UNIT = 10**QUANTITY_SCALE
 
 
-def fits_quantity(value: Decimal) -> bool:
-    """Whether ``value`` is exactly a DECIMAL(38, 18): finite, |value| < 1e20, ≤ 18 fractional digits.
+def quantity_problem(value: Decimal) -> str | None:
+    """Why ``value`` is not exactly a DECIMAL(38, 18), or None when it is one (``fits_quantity``).
 
     Trailing zeros do not count (``1.50000000000000000000`` fits, ``1e-19`` and ``1e20`` do not). Decided
-    from the digits and exponent alone, so ``1E+999999999`` costs nothing and never raises.
+    from the digits and exponent alone, so ``1E+999999999`` costs nothing and never raises. The API and
+    the sink refuse event values with this reason; the engines count no value it refuses.
     """
     if not value.is_finite():
-        return False
+        return "is not a finite number"
     _, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)  # finite
     significant = "".join(map(str, digits)).lstrip("0")
     if not significant:
-        return True  # zero, whatever its exponent
+        return None  # zero, whatever its exponent
     stripped = significant.rstrip("0")
     last = exponent + len(significant) - len(stripped)  # power of ten of the last non-zero digit
-    return last >= -QUANTITY_SCALE and len(stripped) + last <= QUANTITY_INTEGER_DIGITS
+    if len(stripped) + last > QUANTITY_INTEGER_DIGITS:
+        return "is a number outside -1e20 < v < 1e20 (DECIMAL(38,18))"
+    if last < -QUANTITY_SCALE:
+        return f"has {-last} digits after the decimal point; at most {QUANTITY_SCALE} (DECIMAL(38,18))"
+    return None
+
+
+def fits_quantity(value: Decimal) -> bool:
+    """Whether ``value`` is exactly a DECIMAL(38, 18): finite, |value| < 1e20, ≤ 18 fractional digits."""
+    return quantity_problem(value) is None
 
 
 def _units(value: Decimal) -> int:
@@ -305,7 +315,7 @@ def quantity_product(quantity: Decimal, multiplier: Decimal) -> Decimal:
 # --- per-event semantics -------------------------------------------------------------------------
 
 # ASCII digits only: Python's \d and Decimal() also accept other scripts' digits and "1_000".
-_NUMERIC = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+NUMERIC_STRING = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def property_string(value: object) -> str | None:
@@ -346,7 +356,7 @@ def _numeric(value: object) -> Decimal | None:
         value = Decimal(repr(value))
     if isinstance(value, Decimal):
         return value if value.is_finite() else None
-    if isinstance(value, str) and _NUMERIC.fullmatch(value):
+    if isinstance(value, str) and NUMERIC_STRING.fullmatch(value):
         return Decimal(value)
     return None
 

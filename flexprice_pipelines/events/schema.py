@@ -22,6 +22,8 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from flexprice_pipelines.billing.meters import NUMERIC_STRING, QUANTITY_INTEGER_DIGITS, quantity_problem
+
 MAX_BATCH = 1000
 # Generous for 1000 events with a few properties each; larger bodies are refused before parsing.
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -35,17 +37,12 @@ MAX_PROPERTY_VALUES = 1000  # keys and array items, nested ones included
 MAX_PROPERTY_KEY_LENGTH = 255  # characters of one key
 MAX_PROPERTY_STRING_LENGTH = 8192  # characters of one string value (or one number written out)
 MAX_PROPERTIES_CHARS = 65_536  # characters of all keys and string values together
-# Every engine counts a numeric property as DECIMAL(38,18): |v| < 1e20, at most 18 decimals.
-DECIMAL_INTEGER_DIGITS = 20
-DECIMAL_SCALE = 18
 # Timestamps every warehouse stores (ClickHouse DateTime64 spans 1900-01-01 .. 2299-12-31).
 EARLIEST_TIMESTAMP = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST_TIMESTAMP = datetime(2300, 1, 1, tzinfo=UTC)  # exclusive
 
-# A numeric string as the engines read one: ASCII digits, no whitespace, no "NaN"/"Infinity"/"1_000".
-NUMERIC_STRING = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NUMBER_START = frozenset("+-.0123456789")
-_INT_BOUND = 10**DECIMAL_INTEGER_DIGITS
+_INT_BOUND = 10**QUANTITY_INTEGER_DIGITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +162,7 @@ def numeric_problem(value: object) -> str | None:
     meets a number it cannot count exactly.
     """
     if type(value) is int:
-        return None if -_INT_BOUND < value < _INT_BOUND else _out_of_range()
+        return None if -_INT_BOUND < value < _INT_BOUND else quantity_problem(Decimal(value))
     if type(value) is str:
         if not value or value[0] not in _NUMBER_START or not NUMERIC_STRING.fullmatch(value):
             return None
@@ -176,27 +173,12 @@ def numeric_problem(value: object) -> str | None:
         return None
     if not number.is_finite():
         return None  # not a number: JSON has no such literal and NUMERIC_STRING never matches one
-    _, digits, literal_exponent = number.as_tuple()
+    _, _, literal_exponent = number.as_tuple()
     assert isinstance(literal_exponent, int)
     # Plain notation is what the stages write (``format(v, "f")``): "0E-100000" would be 100,002 characters.
     if -literal_exponent > MAX_PROPERTY_STRING_LENGTH - 2:
         return f"is a number longer than {MAX_PROPERTY_STRING_LENGTH} characters written out"
-    # Drop trailing zeros by hand: ``Decimal.normalize`` rounds to the context's 28 digits first.
-    end = len(digits)
-    while end > 1 and digits[end - 1] == 0:
-        end -= 1
-    if end == 1 and digits[0] == 0:
-        return None
-    exponent = literal_exponent + len(digits) - end
-    if end + exponent > DECIMAL_INTEGER_DIGITS:
-        return _out_of_range()
-    if exponent < -DECIMAL_SCALE:
-        return f"has {-exponent} digits after the decimal point; at most {DECIMAL_SCALE} (DECIMAL(38,18))"
-    return None
-
-
-def _out_of_range() -> str:
-    return "is a number outside -1e20 < v < 1e20 (DECIMAL(38,18))"
+    return quantity_problem(number)
 
 
 def properties_problem(properties: Mapping[str, Any]) -> tuple[str, str] | None:
