@@ -97,15 +97,15 @@ class Sink:
         # Every stage sets aside the rows it cannot take, with the reason, and passes the rest on: no
         # message can stop the sink. A row refused by a listener is already in the warehouse.
         started = time.perf_counter()
-        batch = _decoded(messages)
+        batch = decode_messages(messages)
         refused = list(batch.dead)
         if len(batch):
-            batch = _isolating("warehouse", batch, self._insert, refused)
+            batch = apply_isolating("warehouse", batch, self._insert, refused)
         inserted = len(batch)
         for number, listener in enumerate(self.listeners):
             if len(batch):
                 name = f"listener {number} ({type(listener).__name__}, row is in the warehouse)"
-                batch = _isolating(name, batch, _telling(listener), refused)
+                batch = apply_isolating(name, batch, telling(listener), refused)
         dead = [DeadLetter(messages[index], reason) for index, reason in sorted(refused)]
         self.source.commit(messages, dead)
         return BatchResult(len(messages), inserted, len(dead), time.perf_counter() - started)
@@ -158,7 +158,8 @@ class Sink:
         return totals
 
 
-def _decoded(messages: Sequence[SourceMessage]) -> DecodedBatch:
+def decode_messages(messages: Sequence[SourceMessage]) -> DecodedBatch:
+    """``messages`` decoded; what cannot be decoded is in the batch's ``dead`` with the reason."""
     # ``decode_batch`` sets poison aside itself; should it still fail on the batch, decode one by one.
     try:
         return decode_batch(messages)
@@ -183,14 +184,14 @@ def _decoded(messages: Sequence[SourceMessage]) -> DecodedBatch:
     return batch
 
 
-def _telling(listener: SinkListener) -> Callable[[DecodedBatch], None]:
+def telling(listener: SinkListener) -> Callable[[DecodedBatch], None]:
     def tell(batch: DecodedBatch) -> None:
         listener.on_events(batch.events())
 
     return tell
 
 
-def _isolating(
+def apply_isolating(
     stage: str,
     batch: DecodedBatch,
     apply: Callable[[DecodedBatch], None],
@@ -214,7 +215,7 @@ def _isolating(
             return batch.take([])
     middle = len(batch) // 2
     kept = [
-        _isolating(stage, batch.take(range(start, end)), apply, refused)
+        apply_isolating(stage, batch.take(range(start, end)), apply, refused)
         for start, end in ((0, middle), (middle, len(batch)))
     ]
     return DecodedBatch.concat(kept)

@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.orm import Session, sessionmaker
 
 from flexprice_pipelines.catalog import db
-from flexprice_pipelines.events.codec import PoisonMessage, decode_event
 from flexprice_pipelines.events.schema import Event
+from flexprice_pipelines.events.sink import apply_isolating, decode_messages, telling
+from flexprice_pipelines.events.source import DeadLetter
 from flexprice_pipelines.settings import Settings
 from flexprice_pipelines.usage.updater import UsageUpdater
 
@@ -60,6 +61,7 @@ def run_kafka_consumer(
     poll_timeout: float = 0.2,
     listener: UsageReadModelListener | None = None,
     topic: str | None = None,
+    dlq_topic: str | None = None,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> int:
     """Consume ``topic`` (default ``events``) in group ``usage_read_model`` until ``should_stop`` — or,
@@ -67,9 +69,12 @@ def run_kafka_consumer(
 
     Offsets are committed after the read model's transaction commits, so a crash redelivers, which the
     updater ignores (same id and version). Poison messages are skipped here: the warehouse sink already
-    sends them to the dead-letter topic. ``on_batch(applied, total)`` reports progress.
+    sends them to the dead-letter topic. An event the read model refuses (a data error, found by halving
+    the batch as the sink does) goes to the dead-letter topic (default ``events_dlq``) with the reason and
+    the rest of the batch is applied: no event can stop this consumer. ``on_batch(applied, total)``
+    reports progress.
     """
-    from flexprice_pipelines.events.kafka import EVENTS_TOPIC, KafkaSource
+    from flexprice_pipelines.events.kafka import DLQ_TOPIC, EVENTS_TOPIC, KafkaSource
 
     listener = listener or make_listener(settings)
     source = KafkaSource(
@@ -77,6 +82,7 @@ def run_kafka_consumer(
         topic=topic or EVENTS_TOPIC,
         group_id=CONSUMER_GROUP,
         session_timeout_ms=settings.kafka_session_timeout_ms,
+        dlq_topic=dlq_topic or DLQ_TOPIC,
     )
     applied = 0
     try:
@@ -86,21 +92,18 @@ def run_kafka_consumer(
                 if once and source.drained():
                     break
                 continue
-            events = []
-            for message in messages:
-                try:
-                    events.append(
-                        decode_event(
-                            message.payload or b"", fallback_ingested_at=message.fallback_ingested_at
-                        )
-                    )
-                except PoisonMessage as poison:
-                    log.info("skipping poison message at %s: %s", message.position, poison.reason)
-            listener.on_events(events)
-            source.commit(messages, [])
-            applied += len(events)
+            batch = decode_messages(messages)
+            for index, reason in batch.dead:
+                log.info("skipping poison message at %s: %s", messages[index].position, reason)
+            refused: list[tuple[int, str]] = []
+            if len(batch):
+                batch = apply_isolating("usage read model", batch, telling(listener), refused)
+            source.commit(
+                messages, [DeadLetter(messages[index], reason) for index, reason in sorted(refused)]
+            )
+            applied += len(batch)
             if on_batch is not None:
-                on_batch(len(events), applied)
+                on_batch(len(batch), applied)
     finally:
         source.close()
     return applied
