@@ -155,7 +155,7 @@ async def _data_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _event_validation_error(_: Request, exc: Exception) -> JSONResponse:
-    # Events answer 400 (BILLING_SEMANTICS §1); each detail keeps its batch index, and its field names
+    # Events answer 400 (docs/billing-semantics.md §1); each detail keeps its batch index, and its field names
     # the event as a body path (``events.3.timestamp``).
     assert isinstance(exc, EventValidationError)
     status = 413 if isinstance(exc, PayloadTooLarge) else 400

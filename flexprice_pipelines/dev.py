@@ -1,7 +1,7 @@
 """``flexprice dev``: the API, the sink and Dagster (webserver + daemon) together on 127.0.0.1.
 
 Each child runs in its own session (``setsid``): ``dagster dev`` ignores SIGTERM unless it leads its
-own process group (TOOLCHAIN.md), and a terminal's Ctrl-C must not reach the children before the
+own process group (docs/toolchain.md), and a terminal's Ctrl-C must not reach the children before the
 supervisor decides how to stop them. The supervisor forwards SIGINT/SIGTERM to every child's group,
 waits, and kills what is left; when one child dies on its own, the others are stopped too.
 """

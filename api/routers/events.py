@@ -1,4 +1,4 @@
-"""``POST /v1/events`` and ``POST /v1/events/bulk``: usage events onto the bus (BILLING_SEMANTICS.md §1).
+"""``POST /v1/events`` and ``POST /v1/events/bulk``: usage events onto the bus (docs/billing-semantics.md §1).
 
 A thin layer over ``IngestService``. The body is read as raw bytes (refused past ``MAX_BODY_BYTES`` before
 it is parsed) and checked by the events module in plain code, with JSON numbers kept exact; there is no

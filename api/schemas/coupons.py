@@ -1,4 +1,4 @@
-"""Coupon bodies (Flexprice ``/coupons``, BILLING_SEMANTICS §7)."""
+"""Coupon bodies (Flexprice ``/coupons``, docs/billing-semantics.md §7)."""
 
 from __future__ import annotations
 

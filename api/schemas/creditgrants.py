@@ -1,4 +1,4 @@
-"""Credit grant bodies (Flexprice ``/creditgrants``, BILLING_SEMANTICS §7)."""
+"""Credit grant bodies (Flexprice ``/creditgrants``, docs/billing-semantics.md §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Entitlement bodies (Flexprice ``/entitlements``, BILLING_SEMANTICS §7)."""
+"""Entitlement bodies (Flexprice ``/entitlements``, docs/billing-semantics.md §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Meter bodies (Flexprice ``/meters``, BILLING_SEMANTICS §2)."""
+"""Meter bodies (Flexprice ``/meters``, docs/billing-semantics.md §2)."""
 
 from __future__ import annotations
 

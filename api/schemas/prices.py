@@ -1,4 +1,4 @@
-"""Price bodies (Flexprice ``/prices``, BILLING_SEMANTICS §3)."""
+"""Price bodies (Flexprice ``/prices``, docs/billing-semantics.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Subscription bodies (Flexprice ``/subscriptions``, BILLING_SEMANTICS §5)."""
+"""Subscription bodies (Flexprice ``/subscriptions``, docs/billing-semantics.md §5)."""
 
 from __future__ import annotations
 

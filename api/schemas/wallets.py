@@ -1,4 +1,4 @@
-"""Wallet bodies (Flexprice ``/wallets``, BILLING_SEMANTICS §7)."""
+"""Wallet bodies (Flexprice ``/wallets``, docs/billing-semantics.md §7)."""
 
 from __future__ import annotations
 

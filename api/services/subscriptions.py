@@ -1,4 +1,4 @@
-"""Subscriptions through the API: creation from a plan, cancellation, pause and resume (BILLING_SEMANTICS §5).
+"""Subscriptions through the API: creation from a plan, cancellation, pause and resume (docs/billing-semantics.md §5).
 
 The rules are pure functions in ``billing.subscriptions``; creating a subscription is
 ``catalog.services.subscriptions`` (the demo seeds through it too), fed the request body as a

@@ -1,4 +1,4 @@
-"""What a customer may use, and whether it may use more (BILLING_SEMANTICS.md §7).
+"""What a customer may use, and whether it may use more (docs/billing-semantics.md §7).
 
 Entitlement rows come from plans, add-ons and per-subscription overrides. For each subscription a
 SUBSCRIPTION row replaces the PLAN row of the same feature; ADDON rows always add. A customer's

@@ -1,4 +1,4 @@
-"""Billing period and billing cycle enums, spelled as Flexprice spells them (BILLING_SEMANTICS.md §3, §5).
+"""Billing period and billing cycle enums, spelled as Flexprice spells them (docs/billing-semantics.md §3, §5).
 
 They live in their own module so that prices, periods and subscriptions share one definition.
 """

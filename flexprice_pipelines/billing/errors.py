@@ -20,7 +20,7 @@ class BillingError(Exception):
 
 
 class InvalidPrice(BillingError):
-    """A price definition breaks one of the rules of BILLING_SEMANTICS.md §3."""
+    """A price definition breaks one of the rules of docs/billing-semantics.md §3."""
 
 
 class InvalidMeter(BillingError):

@@ -1,4 +1,4 @@
-"""Invoice arithmetic over already-rated amounts (BILLING_SEMANTICS.md §6, coupons of §7, proration of §5).
+"""Invoice arithmetic over already-rated amounts (docs/billing-semantics.md §6, coupons of §7, proration of §5).
 
 Rating happens elsewhere; this module receives unrounded line amounts and turns them into the
 numbers an invoice prints: rounded lines, coupon discounts, wallet credits, exclusive taxes and the

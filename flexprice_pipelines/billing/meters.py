@@ -1,4 +1,4 @@
-"""Meters and the reference meter aggregation (BILLING_SEMANTICS.md §1–§2).
+"""Meters and the reference meter aggregation (docs/billing-semantics.md §1–§2).
 
 This module is the executable definition of usage: the DuckDB and ClickHouse queries are tested
 against it on random events, so every edge is pinned down here.
@@ -548,7 +548,7 @@ def _fold(meter: Meter, events: Sequence[Event], start: datetime, end: datetime)
 
 
 def aggregate(meter: Meter, events: Iterable[Event], start: datetime, end: datetime) -> Decimal | None:
-    """The meter's usage over the half-open window ``[start, end)`` (BILLING_SEMANTICS.md §2).
+    """The meter's usage over the half-open window ``[start, end)`` (docs/billing-semantics.md §2).
 
     ``events`` are de-duplicated first (``deduplicate``; pass every version of every id you have),
     then kept when ``event_matches`` and ``start <= timestamp < end``. Then:

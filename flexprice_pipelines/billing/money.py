@@ -1,4 +1,4 @@
-"""Currency precision and rounding (BILLING_SEMANTICS.md §4).
+"""Currency precision and rounding (docs/billing-semantics.md §4).
 
 Money is ``Decimal``. Rounding is half away from zero (``ROUND_HALF_UP`` on ``Decimal``) to the
 currency's precision and happens where an amount is computed (round at source), never inside a

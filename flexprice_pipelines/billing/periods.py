@@ -1,4 +1,4 @@
-"""Billing periods: next period end, calendar anchors, windows, proration (BILLING_SEMANTICS.md §5).
+"""Billing periods: next period end, calendar anchors, windows, proration (docs/billing-semantics.md §5).
 
 Instants go in as aware datetimes in any zone and come out as aware UTC. Period arithmetic happens
 on the wall clock of the subscription's IANA time zone: the date comes from the rules of §5, the

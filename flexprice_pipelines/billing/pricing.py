@@ -1,4 +1,4 @@
-"""Prices and what a quantity costs under them (BILLING_SEMANTICS.md §3).
+"""Prices and what a quantity costs under them (docs/billing-semantics.md §3).
 
 ``Price`` validates a Flexprice price object (same field names and enum spellings) and raises
 ``InvalidPrice`` naming the offending field as a dotted path (``tiers.1.up_to``) for every invalid

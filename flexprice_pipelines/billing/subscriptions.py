@@ -1,4 +1,4 @@
-"""Subscription rules as pure functions of plain values (BILLING_SEMANTICS §5).
+"""Subscription rules as pure functions of plain values (docs/billing-semantics.md §5).
 
 Where a new subscription's schedule starts (``first_period``), which plan prices it copies
 (``matching_prices``, ``trial_days``), which overrides are valid (``override_map``), when a

@@ -1,4 +1,4 @@
-"""Which prepaid credits pay for an amount, and in what order (BILLING_SEMANTICS.md §7).
+"""Which prepaid credits pay for an amount, and in what order (docs/billing-semantics.md §7).
 
 A wallet holds credit transactions, each with a remaining balance. Consumption takes them by
 ``priority`` ascending (none last), then ``expiry_date`` ascending (none last), then the larger

@@ -174,7 +174,7 @@ def debit_wallet(
 ) -> WalletTransaction:
     """Consume credits (row-locked); ``InsufficientBalance`` rather than a negative balance.
 
-    Credits are used up in BILLING_SEMANTICS §7 order: priority asc (none last), expiry asc (none
+    Credits are used up in docs/billing-semantics.md §7 order: priority asc (none last), expiry asc (none
     last), larger amount first; credits already expired at ``now`` cannot be spent.
     """
     credits = _positive(credit_amount, "credit_amount")

@@ -298,7 +298,7 @@ def dbt_project_dir() -> Path:
 
 
 def dbt_executable() -> str:
-    """``dbt`` from the venv that runs Dagster (TOOLCHAIN.md: DbtCliResource needs it)."""
+    """``dbt`` from the venv that runs Dagster (docs/toolchain.md: DbtCliResource needs it)."""
     import sys
 
     candidate = Path(sys.executable).with_name("dbt")

@@ -1,4 +1,4 @@
-"""Usage events: the Flexprice request shape, the accepted event, and batch validation (BILLING_SEMANTICS.md §1).
+"""Usage events: the Flexprice request shape, the accepted event, and batch validation (docs/billing-semantics.md §1).
 
 A batch is validated as a whole: every bad index and field is reported at once and nothing of a batch with
 any error is accepted. JSON numbers are ``Decimal`` from the first byte on; a ``float`` reaching this module

@@ -2,7 +2,7 @@
 
     defs = dg.Definitions.merge(build_definitions(settings), integration_definitions(settings))
 
-Downstream of the pipeline's ``invoices`` (ARCHITECTURE.md, data flow): ``invoice_pdfs`` renders the
+Downstream of the pipeline's ``invoices`` (docs/architecture.md, data flow): ``invoice_pdfs`` renders the
 finalized invoices, then ``stripe_invoice_sync``, ``hubspot_sync`` and ``webhook_deliveries`` run
 per (tenant, period) partition; a schedule drains due webhook deliveries every minute. Only this
 module's own resources are defined here (``object_store``, ``stripe_api``, ``hubspot``): ``catalog``
@@ -41,7 +41,7 @@ def integration_definitions(settings: Settings | None = None) -> dg.Definitions:
     """Assets (with their checks), the webhook schedule and resources of the integrations."""
     chosen = settings or Settings()
     pdfs = build_invoice_pdfs_asset(deps=(INVOICES,))
-    downstream = (INVOICE_PDFS,)  # sync what was rendered: the order of ARCHITECTURE.md's data flow
+    downstream = (INVOICE_PDFS,)  # sync what was rendered: the order of docs/architecture.md's data flow
     webhooks = build_webhook_deliveries_asset(deps=downstream, allow_loopback=chosen.webhooks_allow_loopback)
     return dg.Definitions(
         assets=[

@@ -1,4 +1,4 @@
-"""When a credit grant tops a wallet up (BILLING_SEMANTICS.md §7): one application per grant period."""
+"""When a credit grant tops a wallet up (docs/billing-semantics.md §7): one application per grant period."""
 
 from __future__ import annotations
 

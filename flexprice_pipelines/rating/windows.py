@@ -127,7 +127,7 @@ def invoice_id(sub: SubscriptionTerms, reason: BillingReason, start: datetime, e
 
 
 DEFAULT_MAX_PAST = timedelta(days=35)
-"""The default event timestamp policy (BILLING_SEMANTICS §1): events up to 35 days back are accepted."""
+"""The default event timestamp policy (docs/billing-semantics.md §1): events up to 35 days back are accepted."""
 
 
 @dataclass(slots=True)

@@ -1,4 +1,4 @@
-"""Entitlements, usage summaries and real-time checks for one customer (BILLING_SEMANTICS.md §7).
+"""Entitlements, usage summaries and real-time checks for one customer (docs/billing-semantics.md §7).
 
 Aggregation and the allowed / reason decision are ``billing.entitlements``'; this module only finds
 the rows (``catalog_view``) and the current usage (``queries.window_usage``). A metered feature's

@@ -138,7 +138,7 @@ BAD_BODIES += [
     ("POST", "/v1/entitlements/check/batch", False, {"customer_id": "c", "features": "x"}, "body.features"),
 ]
 
-# Usage events answer 400, not 422 (BILLING_SEMANTICS §1; tests/events_api covers them in depth): a batch
+# Usage events answer 400, not 422 (docs/billing-semantics.md §1; tests/events_api covers them in depth): a batch
 # with any invalid event is rejected whole, each detail naming the event's index and field.
 EVENT_BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [
     ("/v1/events", {"event_name": "api_call"}, "external_customer_id"),

@@ -1,4 +1,4 @@
-"""Invoice arithmetic: the worked cases and rounding examples of BILLING_SEMANTICS.md §6."""
+"""Invoice arithmetic: the worked cases and rounding examples of docs/billing-semantics.md §6."""
 
 from __future__ import annotations
 

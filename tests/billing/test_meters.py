@@ -1,4 +1,4 @@
-"""Reference meter aggregation on hand-computed examples (BILLING_SEMANTICS.md §1–§2)."""
+"""Reference meter aggregation on hand-computed examples (docs/billing-semantics.md §1–§2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Currency precision and rounding: the examples of BILLING_SEMANTICS.md §4."""
+"""Currency precision and rounding: the examples of docs/billing-semantics.md §4."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Billing periods, calendar anchors, proration and subscription schedules (BILLING_SEMANTICS.md §5)."""
+"""Billing periods, calendar anchors, proration and subscription schedules (docs/billing-semantics.md §5)."""
 
 from __future__ import annotations
 

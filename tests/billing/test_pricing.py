@@ -1,4 +1,4 @@
-"""Prices: validation and cost (BILLING_SEMANTICS.md §3), every example row of the spec."""
+"""Prices: validation and cost (docs/billing-semantics.md §3), every example row of the spec."""
 
 from __future__ import annotations
 

@@ -720,5 +720,5 @@ def test_tenant_b_sees_nothing_of_a(cycle: Cycle) -> None:
 
 def test_coupon_attaches_through_rest(cycle: Cycle) -> None:
     # Flexprice's CreateSubscriptionRequest takes "coupons": [coupon ids] (subscription-level coupons);
-    # a Flexprice client's call must carry over (BILLING_SEMANTICS.md: "API calls carry over").
+    # a Flexprice client's call must carry over (docs/billing-semantics.md: "API calls carry over").
     assert cycle.coupon_after_subscribe["total_redemptions"] == 1

@@ -44,7 +44,7 @@ class Meter(ScopedModel):
 
     event_name: Mapped[str]
     name: Mapped[str]
-    # {type, field?, multiplier?, bucket_size?} — BILLING_SEMANTICS §2.
+    # {type, field?, multiplier?, bucket_size?} — docs/billing-semantics.md §2.
     aggregation: Mapped[dict[str, Any]]
     # [{key, values[]}]
     filters: Mapped[list[Any]] = mapped_column(default=list)
@@ -128,7 +128,7 @@ class Entitlement(ScopedModel):
     feature_id: Mapped[str] = mapped_column(String(64), ref("features"))
     feature_type: Mapped[str] = mapped_column(String(20))
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    # None = unlimited (BILLING_SEMANTICS §6/§7).
+    # None = unlimited (docs/billing-semantics.md §6/§7).
     usage_limit: Mapped[int | None] = mapped_column(BigInteger)
     usage_reset_period: Mapped[str | None] = mapped_column(String(20))
     is_soft_limit: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -59,7 +59,7 @@ class TenantSettings(ScopedModel):
     __table_args__ = (UniqueConstraint("tenant_id", "environment_id", name="uq_tenant_settings_scope"),)
 
     invoice_prefix: Mapped[str] = mapped_column(String(20), default="INV")
-    # Late events may still change a draft this long after its period ends (BILLING_SEMANTICS §6).
+    # Late events may still change a draft this long after its period ends (docs/billing-semantics.md §6).
     grace_period_minutes: Mapped[int] = mapped_column(Integer, default=120)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     # Event timestamp policy (§1): how far in the past / future an event may lie.

@@ -1,4 +1,4 @@
-"""Reading and writing a partition's invoices in the catalog ledger (BILLING_SEMANTICS.md §6).
+"""Reading and writing a partition's invoices in the catalog ledger (docs/billing-semantics.md §6).
 
 - A draft (or a SKIPPED invoice still in grace) is rewritten on every run: the invoice row is updated
   in place (deterministic id) and its lines are replaced.

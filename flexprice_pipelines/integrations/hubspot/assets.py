@@ -29,7 +29,7 @@ CHECK = "hubspot_sync_complete"
 class HubSpotResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """A HubSpot private-app token and the API host (a local stub in tests and benchmarks).
 
-    Without a token HubSpot is not configured and the asset skips (ARCHITECTURE.md: off unless configured).
+    Without a token HubSpot is not configured and the asset skips (docs/architecture.md: off unless configured).
     """
 
     access_token: str | None = None

@@ -1,7 +1,7 @@
 """Text for printed invoices: money, quantities and dates, formatted in Python, never in Typst.
 
 Typst only lays out strings; every number is formatted here from ``Decimal`` so that currency
-precision, rounding and thousands separators follow BILLING_SEMANTICS §4 exactly and cannot drift
+precision, rounding and thousands separators follow docs/billing-semantics.md §4 exactly and cannot drift
 with a template change. Month names are spelled out here rather than taken from ``strftime`` so the
 output does not depend on the machine's locale.
 """

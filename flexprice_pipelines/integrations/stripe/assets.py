@@ -32,7 +32,7 @@ class StripeResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Where Stripe is (``api_base`` for a local stub); each environment's key is in its connection."""
 
     api_base: str | None = None
-    # False: Stripe is not configured for this deployment and the asset skips (ARCHITECTURE.md).
+    # False: Stripe is not configured for this deployment and the asset skips (docs/architecture.md).
     enabled: bool = True
     # The SDK's own retries stay off: Dagster's RetryPolicy retries the step, and the idempotency
     # keys make a retried call safe either way.
