@@ -71,7 +71,10 @@ def _hold_briefly(path: Path) -> float:
 
 def test_the_sink_lets_a_waiting_run_go_first(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
-    holder = _take_turn(path, 1.0)
+    # Held long enough that the run, a new Python process, is surely waiting before it ends (on a loaded CI
+    # machine the run's start-up alone can take over a second, and a run that finds the file free waits for
+    # nothing).
+    holder = _take_turn(path, 5.0)
     _turn_at(holder)
     run = _take_turn(path, 0.5)
     _wait_until(lambda: Turns(path).wanted())
