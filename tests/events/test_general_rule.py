@@ -32,7 +32,7 @@ from flexprice_pipelines.events.schema import (
     validate_batch,
 )
 from flexprice_pipelines.events.sink import Sink
-from flexprice_pipelines.warehouse.base import Warehouse
+from flexprice_pipelines.warehouse.base import RAW_EVENT_COLUMNS, Warehouse
 from flexprice_pipelines.warehouse.duckdb_store import DuckDBWarehouse
 from tests.events.poison import envelope
 from tests.warehouse.shared import NOW, fresh_clickhouse
@@ -249,18 +249,7 @@ _json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
     max_leaves=8,
 )
-_FIELDS = [
-    "tenant_id",
-    "environment_id",
-    "event_id",
-    "event_name",
-    "external_customer_id",
-    "customer_id",
-    "timestamp",
-    "source",
-    "properties",
-    "ingested_at",
-]
+_FIELDS = list(RAW_EVENT_COLUMNS)  # the bus message carries one key per warehouse column
 
 
 @st.composite
