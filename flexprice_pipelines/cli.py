@@ -51,6 +51,7 @@ def _load(name: str) -> Any:
     target, _ = COMMANDS[name]
     module_name, attribute = target.split(":")
     obj: Any = getattr(importlib.import_module(module_name), attribute)
+    command: Any
     if isinstance(obj, typer.Typer):
         command = typer.main.get_group(obj)
     else:

@@ -118,7 +118,7 @@ class ClickHouseWarehouse:
         if not table.num_rows:
             return 0
         self.client.insert_arrow(f"{self.database}.raw_events", table)
-        return table.num_rows
+        return int(table.num_rows)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run ClickHouse SQL (``{name:Type}`` parameters); ``{db}`` in ``sql`` names this database."""

@@ -178,7 +178,7 @@ class DuckDBWarehouse:
                 conn.execute(f"INSERT INTO raw_events ({_COLUMNS}) SELECT {_COLUMNS} FROM incoming_events")
             finally:
                 conn.unregister("incoming_events")
-        return table.num_rows
+        return int(table.num_rows)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run DuckDB SQL (``$name`` parameters)."""

@@ -78,7 +78,7 @@ filter_candidate_versions as (
     select *
     from {{ ref('stg_event_versions') }}
     where (tenant_id, environment_id, event_id) in (
-        select tenant_id, environment_id, event_id from filter_candidate_ids
+        select c.tenant_id, c.environment_id, c.event_id from filter_candidate_ids as c
     )
 ),
 

@@ -46,10 +46,10 @@ window_events as (
     -- the windows are the small side: ClickHouse builds its hash table from the right
     from meter_events as e
     inner join windows as w
-        on w.tenant_id = e.tenant_id
-        and w.environment_id = e.environment_id
-        and w.meter_id = e.meter_id
-        and w.external_customer_id = e.external_customer_id
+        on e.tenant_id = w.tenant_id
+        and e.environment_id = w.environment_id
+        and e.meter_id = w.meter_id
+        and e.external_customer_id = w.external_customer_id
     where e.event_us >= w.usage_start_us and e.event_us < w.window_end_us
 ),
 
