@@ -29,7 +29,7 @@ from flexprice_pipelines.billing.enums import BillingPeriod
 from flexprice_pipelines.billing.invoicing import Coupon, TaxRate
 from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.billing.pricing import Price
-from flexprice_pipelines.rating import (
+from flexprice_pipelines.billing.rating import (
     CouponTerms,
     LineItemTerms,
     SubscriptionTerms,

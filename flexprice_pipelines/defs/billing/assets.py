@@ -12,6 +12,16 @@ import dagster as dg
 from flexprice_pipelines.billing.errors import BillingError
 from flexprice_pipelines.billing.meters import Event, deduplicate
 from flexprice_pipelines.billing.months import YearMonth
+from flexprice_pipelines.billing.rating.assemble import assemble_invoices
+from flexprice_pipelines.billing.rating.rate import (
+    LateUsageDrift,
+    RatedLine,
+    UsageRow,
+    audit_late_usage,
+    rate_partition,
+)
+from flexprice_pipelines.billing.rating.usage import compute_period_usage
+from flexprice_pipelines.billing.rating.windows import plan_partition
 from flexprice_pipelines.defs.billing.catalog_terms import (
     EnvironmentPlan,
     load_environment_terms,
@@ -41,16 +51,6 @@ from flexprice_pipelines.defs.usage_dbt import (
     usage_models,
     write_dbt_inputs,
 )
-from flexprice_pipelines.rating.assemble import assemble_invoices
-from flexprice_pipelines.rating.rate import (
-    LateUsageDrift,
-    RatedLine,
-    UsageRow,
-    audit_late_usage,
-    rate_partition,
-)
-from flexprice_pipelines.rating.usage import compute_period_usage
-from flexprice_pipelines.rating.windows import plan_partition
 
 GROUP = "billing"
 USAGE_CHECK = "raw_events_counted_into_usage"

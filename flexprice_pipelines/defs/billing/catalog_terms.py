@@ -21,6 +21,8 @@ from flexprice_pipelines.billing.invoicing import CouponCadence, CouponType, Tax
 from flexprice_pipelines.billing.invoicing import TaxRate as BillingTaxRate
 from flexprice_pipelines.billing.meters import Meter as BillingMeter
 from flexprice_pipelines.billing.pricing import Price as BillingPrice
+from flexprice_pipelines.billing.rating.terms import CouponTerms, LineItemTerms, SubscriptionTerms
+from flexprice_pipelines.billing.rating.windows import DEFAULT_MAX_PAST, PartitionPlan
 from flexprice_pipelines.catalog.models import (
     Coupon,
     CouponAssociation,
@@ -40,8 +42,6 @@ from flexprice_pipelines.catalog.models import (
 )
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.scope import Scope
-from flexprice_pipelines.rating.terms import CouponTerms, LineItemTerms, SubscriptionTerms
-from flexprice_pipelines.rating.windows import DEFAULT_MAX_PAST, PartitionPlan
 
 M = TypeVar("M", bound=ScopedModel)
 

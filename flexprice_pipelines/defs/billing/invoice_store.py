@@ -28,6 +28,9 @@ from sqlalchemy.orm import Session
 from flexprice_pipelines.billing.ids import deterministic_id
 from flexprice_pipelines.billing.invoicing import InvoiceStatus
 from flexprice_pipelines.billing.money import quantum
+from flexprice_pipelines.billing.rating.assemble import InvoiceDraft, WalletKey
+from flexprice_pipelines.billing.rating.rate import BilledKey, BilledUsage
+from flexprice_pipelines.billing.rating.windows import ChargeKind, PartitionPlan
 from flexprice_pipelines.billing.wallets import CreditBalance, plan_consumption
 from flexprice_pipelines.catalog import ledger
 from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem, Wallet, WalletTransaction
@@ -39,9 +42,6 @@ from flexprice_pipelines.integrations.webhooks.events import (
     emit_system_event,
     invoice_payload,
 )
-from flexprice_pipelines.rating.assemble import InvoiceDraft, WalletKey
-from flexprice_pipelines.rating.rate import BilledKey, BilledUsage
-from flexprice_pipelines.rating.windows import ChargeKind, PartitionPlan
 
 # Bound parameters per IN list (SQLite allows 32,766 per statement).
 _CHUNK = 500

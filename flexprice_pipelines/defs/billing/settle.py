@@ -18,6 +18,7 @@ from sqlalchemy import Table, insert, update
 from sqlalchemy.orm import Session
 
 from flexprice_pipelines.billing.invoicing import InvoiceStatus
+from flexprice_pipelines.billing.rating.assemble import InvoiceDraft, assemble_invoice
 from flexprice_pipelines.catalog import ledger
 from flexprice_pipelines.catalog.models import Invoice
 from flexprice_pipelines.defs.billing.catalog_terms import EnvironmentTerms
@@ -35,7 +36,6 @@ from flexprice_pipelines.defs.billing.invoice_store import (
     void_and_replace,
     wallet_credit,
 )
-from flexprice_pipelines.rating.assemble import InvoiceDraft, assemble_invoice
 
 
 def _settled(invoice: Invoice) -> bool:

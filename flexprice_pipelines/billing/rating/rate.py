@@ -16,8 +16,8 @@ from flexprice_pipelines.billing.invoicing import PriceType, billable_usage
 from flexprice_pipelines.billing.meters import billable_quantity
 from flexprice_pipelines.billing.money import round_amount
 from flexprice_pipelines.billing.pricing import calculate_bucketed_cost, calculate_cost, cost_breakdown
-from flexprice_pipelines.rating.terms import LineItemTerms, SubscriptionTerms
-from flexprice_pipelines.rating.windows import ChargeKind, ChargeSlot, PartitionPlan
+from flexprice_pipelines.billing.rating.terms import LineItemTerms, SubscriptionTerms
+from flexprice_pipelines.billing.rating.windows import ChargeKind, ChargeSlot, PartitionPlan
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
