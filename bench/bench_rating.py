@@ -179,8 +179,8 @@ def run_writes(subs: list[SubscriptionTerms], drafts: list[object], postgres: st
     from flexprice_pipelines.catalog.models import Customer, Meter, Plan, Subscription
     from flexprice_pipelines.catalog.models import Price as PriceRow
     from flexprice_pipelines.catalog.tenancy import create_tenant
-    from flexprice_pipelines.defs.billing.catalog_terms import EnvironmentTerms
-    from flexprice_pipelines.defs.billing.settle import settle_environment
+    from flexprice_pipelines.ledger.settle import settle_environment
+    from flexprice_pipelines.ledger.terms import EnvironmentTerms
 
     url = _fresh_database(postgres)
     db.migrate(url)

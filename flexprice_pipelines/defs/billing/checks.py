@@ -29,7 +29,7 @@ from flexprice_pipelines.billing.rating.windows import UsageWindow
 from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.scope import Scope
-from flexprice_pipelines.defs.billing.catalog_terms import EnvironmentPlan
+from flexprice_pipelines.ledger.terms import EnvironmentPlan
 
 _SHOWN = 10
 

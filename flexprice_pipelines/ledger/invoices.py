@@ -32,16 +32,17 @@ from flexprice_pipelines.billing.rating.assemble import InvoiceDraft, WalletKey
 from flexprice_pipelines.billing.rating.rate import BilledKey, BilledUsage
 from flexprice_pipelines.billing.rating.windows import ChargeKind, PartitionPlan
 from flexprice_pipelines.billing.wallets import CreditBalance, plan_consumption
-from flexprice_pipelines.catalog import ledger
+from flexprice_pipelines.catalog.mappers import credit_balance
 from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem, Wallet, WalletTransaction
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.scope import Scope
-from flexprice_pipelines.integrations.webhooks.events import (
+from flexprice_pipelines.ledger.events import (
     INVOICE_FINALIZED,
     INVOICE_VOIDED,
     emit_system_event,
     invoice_payload,
 )
+from flexprice_pipelines.ledger.operations import credit_wallet, debit_wallet, next_invoice_number
 
 # Bound parameters per IN list (SQLite allows 32,766 per statement).
 _CHUNK = 500
@@ -121,14 +122,7 @@ def _balances(
     found: dict[WalletKey, list[tuple[CreditBalance, Wallet]]] = defaultdict(list)
     for tx in session.scalars(txs):
         wallet = by_id[tx.wallet_id]
-        # Balances are kept in the invoice currency (credits × conversion rate) so plans compare to amounts.
-        balance = CreditBalance(
-            transaction_id=tx.id,
-            remaining=tx.credits_available * wallet.conversion_rate,
-            created_at=tx.created_at,
-            priority=tx.priority,
-            expiry_date=tx.expiry_date,
-        )
+        balance = credit_balance(tx, wallet)
         if balance.usable_at(at):
             found[(wallet.customer_id, wallet.currency.lower())].append((balance, wallet))
     return found
@@ -352,7 +346,7 @@ def finalize(
     if draft.status is InvoiceStatus.DRAFT:
         month = now.astimezone(ZoneInfo(timezone)).strftime("%Y%m")
         fields["invoice_status"] = InvoiceStatus.FINALIZED.value
-        fields["invoice_number"] = number or ledger.next_invoice_number(session, scope, prefix, month)
+        fields["invoice_number"] = number or next_invoice_number(session, scope, prefix, month)
     if extra:
         fields["metadata_"] = {**fields["metadata_"], **extra}
     repo = Repository(session, scope, Invoice)
@@ -408,7 +402,7 @@ def _debit_wallets(
     for tx_id, taken in plan_consumption([b for b, _ in balances], amount, now):
         per_wallet[wallets[tx_id].id] += taken
     for wallet_id, taken in sorted(per_wallet.items()):
-        ledger.debit_wallet(
+        debit_wallet(
             session,
             scope,
             wallet_id,
@@ -474,7 +468,7 @@ def _refund_debits(session: Session, scope: Scope, invoice: Invoice, now: dateti
         .order_by(WalletTransaction.id)
     ).all()
     for tx in debits:
-        ledger.credit_wallet(
+        credit_wallet(
             session,
             scope,
             tx.wallet_id,
