@@ -1,13 +1,13 @@
-"""Reading and writing a partition's invoices in the catalog ledger (docs/billing-semantics.md §6).
+"""Reading and writing a partition's invoices in the ledger (docs/billing-semantics.md §6).
 
 - A draft (or a SKIPPED invoice still in grace) is rewritten on every run: the invoice row is updated
   in place (deterministic id) and its lines are replaced.
 - Once ``issued_at + grace`` has passed, the invoice is finalized in ONE transaction: prepaid wallet
   credit is debited (idempotent per invoice and wallet), the number is taken from the gapless
   sequence, status and totals are written. SKIPPED invoices are settled without a number.
-- A finalized invoice is never rewritten by a normal run. With ``reissue`` it is voided (reason kept,
-  wallet debits refunded) and a finalized replacement is issued; the voided invoice points at it
-  through ``recalculated_invoice_id`` (as Flexprice links them).
+- A finalized invoice is never rewritten by a normal run. With ``reissue`` it is voided (``void_invoice``:
+  reason kept, wallet debits refunded; the API's void is the same call) and a finalized replacement is
+  issued; the voided invoice points at it through ``recalculated_invoice_id`` (as Flexprice links them).
 - Finalizing emits ``invoice.finalized`` and voiding ``invoice.voided`` (system events, webhooks) in the
   same transaction, keyed by event type + invoice id, so a rollback drops them and a re-run adds none.
 """
@@ -32,6 +32,7 @@ from flexprice_pipelines.billing.rating.assemble import InvoiceDraft, WalletKey
 from flexprice_pipelines.billing.rating.rate import BilledKey, BilledUsage
 from flexprice_pipelines.billing.rating.windows import ChargeKind, PartitionPlan
 from flexprice_pipelines.billing.wallets import CreditBalance, plan_consumption
+from flexprice_pipelines.catalog.errors import Conflict
 from flexprice_pipelines.catalog.mappers import credit_balance
 from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem, Wallet, WalletTransaction
 from flexprice_pipelines.catalog.repository import Repository
@@ -415,6 +416,32 @@ def _debit_wallets(
         )
 
 
+VOIDABLE = frozenset({InvoiceStatus.DRAFT.value, InvoiceStatus.FINALIZED.value})
+
+
+def void_invoice(
+    session: Session, scope: Scope, invoice: Invoice, *, now: datetime, reason: str | None
+) -> Invoice:
+    """Void a draft or finalized invoice in the caller's transaction (docs/billing-semantics.md §6).
+
+    Its wallet debits are refunded (``INVOICE_VOID_REFUND``, key ``void:<invoice>:<transaction>``), it
+    becomes VOIDED with ``voided_at`` and ``void_reason``, and ``invoice.voided`` is emitted. The API's
+    ``POST /v1/invoices/{id}/void`` and a reissue's void are this one write. An invoice that is already
+    voided (or SKIPPED) is refused with ``Conflict``, so a second void changes nothing.
+    """
+    if invoice.invoice_status not in VOIDABLE:
+        raise Conflict("invoice_status", f"a {invoice.invoice_status} invoice cannot be voided")
+    _refund_debits(session, scope, invoice, now)
+    metadata = dict(invoice.metadata_ or {})
+    if reason:
+        metadata["void_reason"] = reason
+    voided = Repository(session, scope, Invoice).update(
+        invoice, invoice_status=InvoiceStatus.VOIDED.value, voided_at=now, metadata=metadata
+    )
+    emit_invoice_event(session, scope, INVOICE_VOIDED, voided, now)
+    return voided
+
+
 def void_and_replace(
     session: Session,
     scope: Scope,
@@ -429,12 +456,8 @@ def void_and_replace(
     billing_period: str | None,
     plan_id: str | None,
 ) -> Invoice:
-    """Void a finalized invoice (refunding its wallet debits) and finalize its replacement."""
-    _refund_debits(session, scope, old, now)
-    old.invoice_status = InvoiceStatus.VOIDED.value
-    old.voided_at = now
-    old.metadata_ = {**(old.metadata_ or {}), "void_reason": reason}
-    session.flush()
+    """Void a finalized invoice (``void_invoice``) and finalize its replacement."""
+    void_invoice(session, scope, old, now=now, reason=reason)
     new_id = deterministic_id("inv", old.id, "reissue", old.version + 1)
     replacement = finalize(
         session,
@@ -452,7 +475,6 @@ def void_and_replace(
     )
     replacement.version = old.version + 1
     old.recalculated_invoice_id = replacement.id
-    emit_invoice_event(session, scope, INVOICE_VOIDED, old, now)
     return replacement
 
 
@@ -511,6 +533,7 @@ def invoice_lines(session: Session, scope: Scope, invoice_id: str) -> list[Invoi
 
 
 __all__ = [
+    "VOIDABLE",
     "LateUsageLedger",
     "SettleSummary",
     "billed_usage",
@@ -526,5 +549,6 @@ __all__ = [
     "same_content",
     "upsert_draft",
     "void_and_replace",
+    "void_invoice",
     "wallet_credit",
 ]
