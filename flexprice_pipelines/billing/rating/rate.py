@@ -12,10 +12,15 @@ from datetime import datetime
 from decimal import Decimal
 
 from flexprice_pipelines.billing.ids import deterministic_id
-from flexprice_pipelines.billing.invoicing import PriceType, billable_usage
+from flexprice_pipelines.billing.invoicing import billable_usage
 from flexprice_pipelines.billing.meters import billable_quantity
 from flexprice_pipelines.billing.money import round_amount
-from flexprice_pipelines.billing.pricing import calculate_bucketed_cost, calculate_cost, cost_breakdown
+from flexprice_pipelines.billing.pricing import (
+    PriceType,
+    calculate_bucketed_cost,
+    calculate_cost,
+    cost_breakdown,
+)
 from flexprice_pipelines.billing.rating.terms import LineItemTerms, SubscriptionTerms
 from flexprice_pipelines.billing.rating.windows import ChargeKind, ChargeSlot, PartitionPlan
 
