@@ -29,7 +29,7 @@ from flexprice_pipelines.billing.enums import BillingPeriod
 from flexprice_pipelines.billing.invoicing import Coupon, TaxRate
 from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.billing.pricing import Price
-from flexprice_pipelines.rating import (
+from flexprice_pipelines.billing.rating import (
     CouponTerms,
     LineItemTerms,
     SubscriptionTerms,
@@ -179,8 +179,8 @@ def run_writes(subs: list[SubscriptionTerms], drafts: list[object], postgres: st
     from flexprice_pipelines.catalog.models import Customer, Meter, Plan, Subscription
     from flexprice_pipelines.catalog.models import Price as PriceRow
     from flexprice_pipelines.catalog.tenancy import create_tenant
-    from flexprice_pipelines.defs.billing.catalog_terms import EnvironmentTerms
-    from flexprice_pipelines.defs.billing.settle import settle_environment
+    from flexprice_pipelines.ledger.settle import settle_environment
+    from flexprice_pipelines.ledger.terms import EnvironmentTerms
 
     url = _fresh_database(postgres)
     db.migrate(url)

@@ -50,18 +50,18 @@ from flexprice_pipelines.billing.periods import (
     trial_end,
 )
 from flexprice_pipelines.billing.pricing import Price, PriceType, calculate_bucketed_cost, calculate_cost
-from flexprice_pipelines.billing.wallets import CreditBalance, plan_consumption
-from flexprice_pipelines.events.schema import EventValidationError, TenantScope, validate_batch
-from flexprice_pipelines.rating import (
+from flexprice_pipelines.billing.rating import (
     LineItemTerms,
     SubscriptionTerms,
     assemble_invoices,
     plan_partition,
     rate_partition,
 )
-from flexprice_pipelines.rating.rate import BilledUsage
-from flexprice_pipelines.rating.terms import CouponTerms
-from flexprice_pipelines.rating.usage import compute_period_usage
+from flexprice_pipelines.billing.rating.rate import BilledUsage
+from flexprice_pipelines.billing.rating.terms import CouponTerms
+from flexprice_pipelines.billing.rating.usage import compute_period_usage
+from flexprice_pipelines.billing.wallets import CreditBalance, plan_consumption
+from flexprice_pipelines.events.schema import EventValidationError, TenantScope, validate_batch
 
 D = Decimal
 checked = 0

@@ -21,9 +21,8 @@ from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.catalog.db import make_engine, session_factory
 from flexprice_pipelines.catalog.models import Invoice
 from flexprice_pipelines.catalog.repository import Repository
-from flexprice_pipelines.catalog.tenancy import find_scope
+from flexprice_pipelines.catalog.tenancy import find_scope, tenant_scopes
 from flexprice_pipelines.defs.billing.assets import ALL_BILLING_ASSETS, BILLING_ASSETS
-from flexprice_pipelines.defs.billing.catalog_terms import tenant_scopes
 from flexprice_pipelines.defs.partitions import TENANTS, billing_partition_key
 from flexprice_pipelines.defs.resources import build_resources
 from flexprice_pipelines.settings import Settings

@@ -14,11 +14,12 @@ from datetime import datetime, timedelta
 import dagster as dg
 
 from flexprice_pipelines.billing.months import YearMonth
-from flexprice_pipelines.defs.billing.catalog_terms import load_environment_terms, tenant_scopes
+from flexprice_pipelines.billing.rating.windows import subscription_issue_points
+from flexprice_pipelines.catalog.tenancy import tenant_scopes
 from flexprice_pipelines.defs.jobs import billing_job
 from flexprice_pipelines.defs.partitions import TENANTS, billing_partition_key
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource
-from flexprice_pipelines.rating.windows import subscription_issue_points
+from flexprice_pipelines.ledger.terms import load_environment_terms
 from sensors.cursor import dump_cursor, load_cursor
 
 # On its first tick for an environment the sensor looks back this far (older periods are backfills).

@@ -50,3 +50,87 @@ def test_an_api_import_is_detected(tmp_path: Path) -> None:
         "import apis\nfrom . import api\n"
     )
     assert _imported_roots(sample) == {"api", "apis"}
+
+
+# -- the ledger ----------------------------------------------------------------------------------
+# ``flexprice_pipelines/ledger/`` (every write that moves money or issues a document) sits right above
+# the catalog: the Dagster assets in ``defs/`` and the API's routes both call down into it, so it may
+# import only billing, catalog and itself (plus stdlib and third-party libraries other than Dagster).
+# The catalog, below it, never imports it.
+
+LEDGER_MAY_IMPORT = (
+    "flexprice_pipelines.billing",
+    "flexprice_pipelines.catalog",
+    "flexprice_pipelines.ledger",
+)
+NEVER_IN_LEDGER = ("dagster", "api", "sensors")
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+            found.add("<relative import>")
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def _within(name: str, packages: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
+def ledger_violations(path: Path) -> list[str]:
+    """The imports of a ledger module that break the rule above."""
+    internal_elsewhere = [
+        name
+        for name in _imported_modules(path)
+        if _within(name, ("flexprice_pipelines",)) and not _within(name, LEDGER_MAY_IMPORT)
+    ]
+    forbidden = [
+        n for n in _imported_modules(path) if n == "<relative import>" or _within(n, NEVER_IN_LEDGER)
+    ]
+    return sorted(internal_elsewhere + forbidden)
+
+
+LEDGER_MODULES = sorted((ROOT / "flexprice_pipelines" / "ledger").rglob("*.py"))
+CATALOG_MODULES = sorted((ROOT / "flexprice_pipelines" / "catalog").rglob("*.py"))
+
+
+def test_the_ledger_has_its_modules() -> None:
+    names = {path.name for path in LEDGER_MODULES}
+    assert {"operations.py", "invoices.py", "settle.py", "grants.py", "events.py", "wallets.py"} <= names
+
+
+@pytest.mark.parametrize("module", LEDGER_MODULES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_ledger_imports_only_billing_and_catalog(module: Path) -> None:
+    assert ledger_violations(module) == [], f"{module.relative_to(ROOT)} imports outside billing + catalog"
+
+
+@pytest.mark.parametrize("module", CATALOG_MODULES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_catalog_does_not_import_the_ledger(module: Path) -> None:
+    assert not any(_within(n, ("flexprice_pipelines.ledger",)) for n in _imported_modules(module))
+
+
+def test_a_ledger_violation_is_detected(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import decimal\nimport sqlalchemy.orm\nimport dagster as dg\n"
+        "from flexprice_pipelines.billing.money import quantum\n"
+        "from flexprice_pipelines.catalog import Scope\nfrom flexprice_pipelines.ledger import events\n"
+        "from flexprice_pipelines.billing_extra import x\n"
+        "def later():\n    from flexprice_pipelines.defs.resources import CatalogResource\n"
+        "    import flexprice_pipelines.warehouse.base\n    from api.deps import now\n"
+        "from . import invoices\n"
+    )
+    assert ledger_violations(sample) == [
+        "<relative import>",
+        "api.deps",
+        "dagster",
+        "flexprice_pipelines.billing_extra",
+        "flexprice_pipelines.defs.resources",
+        "flexprice_pipelines.warehouse.base",
+    ]

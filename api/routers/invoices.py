@@ -23,6 +23,8 @@ from flexprice_pipelines.catalog import CatalogSession, Conflict
 from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem
 from flexprice_pipelines.integrations.object_store import ObjectStore, object_store_from_settings
 from flexprice_pipelines.integrations.pdf import PDF_CONTENT_TYPE, invoice_pdf
+from flexprice_pipelines.ledger.invoices import VOIDABLE
+from flexprice_pipelines.ledger.invoices import void_invoice as ledger_void
 from flexprice_pipelines.settings import Settings
 
 router = domain_router("/v1/invoices", "invoices")
@@ -97,17 +99,15 @@ def get_invoice(id: IdPath, catalog: CatalogDep) -> InvoicePublic:
 
 @router.post("/{id}/void", response_model=InvoicePublic)
 def void_invoice(id: IdPath, body: VoidRequest, catalog: WriteCatalogDep, now: NowDep) -> InvoicePublic:
-    """Void a draft or finalized invoice (409 when already voided or skipped, or when paid)."""
-    invoices = catalog.repo(Invoice)
-    invoice = invoices.get(id)
-    if invoice.invoice_status not in ("DRAFT", "FINALIZED"):
+    """Void a draft or finalized invoice: its wallet debits are refunded and ``invoice.voided`` is emitted,
+    the same ledger write as a reissue's void (409 when already voided or skipped, or when paid)."""
+    invoice = catalog.repo(Invoice).get(id)
+    if invoice.invoice_status not in VOIDABLE:
         raise Conflict("invoice_status", f"a {invoice.invoice_status} invoice cannot be voided")
+    # Only the API refuses paid invoices; a reissue replaces whatever it finds changed.
     if invoice.payment_status in ("SUCCEEDED", "OVERPAID"):
         raise Conflict("payment_status", "a paid invoice cannot be voided; refund it first")
-    metadata = dict(invoice.metadata_ or {})
-    if body.reason:
-        metadata["void_reason"] = body.reason
-    invoice = invoices.update(invoice, invoice_status="VOIDED", voided_at=now, metadata=metadata)
+    invoice = ledger_void(catalog.session, catalog.scope, invoice, now=now, reason=body.reason)
     catalog.commit()
     return _public(catalog, [invoice])[0]
 

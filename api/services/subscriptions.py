@@ -25,7 +25,6 @@ from flexprice_pipelines.billing.subscriptions import (
     unused_advance_credit,
 )
 from flexprice_pipelines.catalog import CatalogSession, Conflict
-from flexprice_pipelines.catalog.ledger import credit_wallet
 from flexprice_pipelines.catalog.models import (
     Price,
     Subscription,
@@ -34,11 +33,12 @@ from flexprice_pipelines.catalog.models import (
     Wallet,
 )
 from flexprice_pipelines.catalog.services import subscriptions as catalog_service
-from flexprice_pipelines.integrations.webhooks import (
+from flexprice_pipelines.ledger.events import (
     SUBSCRIPTION_CANCELLED,
     emit_system_event,
     subscription_payload,
 )
+from flexprice_pipelines.ledger.operations import credit_wallet
 
 
 def new_subscription(body: SubscriptionCreate) -> NewSubscription:

@@ -1,4 +1,4 @@
-"""Wallets through the API: the request bodies as domain values for ``catalog.services.wallets``."""
+"""Wallets through the API: the request bodies as domain values for ``ledger.wallets``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from api.schemas.wallets import TopUpRequest, WalletCreate
 from flexprice_pipelines.billing.wallets import NewWallet, TopUp
 from flexprice_pipelines.catalog import CatalogSession
 from flexprice_pipelines.catalog.models import Wallet, WalletTransaction
-from flexprice_pipelines.catalog.services import wallets as catalog_service
+from flexprice_pipelines.ledger import wallets as catalog_service
 
 
 def create_wallet(catalog: CatalogSession, body: WalletCreate, now: datetime) -> Wallet:

@@ -18,7 +18,6 @@ from flexprice_pipelines.catalog.secrets import (
     rotate_column,
 )
 from flexprice_pipelines.integrations.stripe.tables import integration_metadata
-from flexprice_pipelines.integrations.webhooks import models as _webhook_tables  # noqa: F401  (registers on Base)
 from flexprice_pipelines.settings import Settings
 
 secrets_app = typer.Typer(help="Stored secrets (encrypted at rest).", no_args_is_help=True)

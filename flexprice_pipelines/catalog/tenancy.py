@@ -98,6 +98,16 @@ def find_scope(session: Session, tenant: str, environment: str = DEFAULT_ENVIRON
     return Scope(found[0].id, env.id)
 
 
+def tenant_scopes(session: Session, tenant_id: str) -> list[Scope]:
+    """Every live environment of the tenant, each as its own scope (a tenant partition bills them all)."""
+    envs = session.scalars(
+        select(Environment.id)
+        .where(Environment.tenant_id == tenant_id, Environment.status == "published")
+        .order_by(Environment.id)
+    ).all()
+    return [Scope(tenant_id, env_id) for env_id in envs]
+
+
 def create_api_key(
     session: Session, scope: Scope, *, name: str = "default", now: datetime | None = None
 ) -> ApiKeyCreated:

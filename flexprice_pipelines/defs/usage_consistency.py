@@ -24,9 +24,10 @@ import dagster as dg
 from flexprice_pipelines.billing.meters import AggregationType
 from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.billing.periods import BillingWindow
-from flexprice_pipelines.defs.billing.catalog_terms import load_environment_terms, tenant_scopes
+from flexprice_pipelines.billing.rating.windows import WindowRole, plan_partition
+from flexprice_pipelines.catalog.tenancy import tenant_scopes
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource, WarehouseResource, as_utc
-from flexprice_pipelines.rating.windows import WindowRole, plan_partition
+from flexprice_pipelines.ledger.terms import load_environment_terms
 from flexprice_pipelines.usage.consistency import build_consistency_check
 from flexprice_pipelines.usage.queries import WindowUsage, window_usage
 

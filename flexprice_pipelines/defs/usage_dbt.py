@@ -21,6 +21,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from flexprice_pipelines.billing.meters import ARITHMETIC, Meter
 from flexprice_pipelines.billing.months import YearMonth
+from flexprice_pipelines.billing.rating.rate import UsageRow
+from flexprice_pipelines.billing.rating.windows import UsageWindow, WindowRole
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys
 from flexprice_pipelines.defs.resources import (
     WAREHOUSE_POOL,
@@ -28,8 +30,6 @@ from flexprice_pipelines.defs.resources import (
     dbt_executable,
     dbt_project_dir,
 )
-from flexprice_pipelines.rating.rate import UsageRow
-from flexprice_pipelines.rating.windows import UsageWindow, WindowRole
 from flexprice_pipelines.warehouse import billing_inputs as inputs
 from flexprice_pipelines.warehouse.duckdb_store import DuckDBWarehouse
 

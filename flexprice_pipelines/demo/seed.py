@@ -28,9 +28,9 @@ from flexprice_pipelines.catalog.models import (
     TenantSettings,
 )
 from flexprice_pipelines.catalog.services.subscriptions import create_subscription
-from flexprice_pipelines.catalog.services.wallets import create_wallet, top_up
 from flexprice_pipelines.catalog.tenancy import create_tenant
 from flexprice_pipelines.demo.scenario import DemoCustomer
+from flexprice_pipelines.ledger.wallets import create_wallet, top_up
 
 CATALOG_FILE = Path(__file__).with_name("catalog.yaml")
 TENANT_NAME = "Nimbus AI (demo)"

@@ -24,6 +24,7 @@ from flexprice_pipelines.billing.entitlements import (
 )
 from flexprice_pipelines.billing.meters import Meter as MeterDefinition
 from flexprice_pipelines.catalog import Repository, Scope
+from flexprice_pipelines.catalog.mappers import billing_meter
 from flexprice_pipelines.catalog.models import (
     Entitlement,
     Feature,
@@ -114,24 +115,10 @@ class CustomerView:
         return {meter_id: frozenset(found) for meter_id, found in specs.items()}
 
 
-def meter_definition(row: Meter) -> MeterDefinition:
-    """A catalog meter row as the billing core's ``Meter``."""
-    return MeterDefinition.model_validate(
-        {
-            "id": row.id,
-            "name": row.name,
-            "event_name": row.event_name,
-            "aggregation": row.aggregation,
-            "filters": row.filters or [],
-            "reset_usage": row.reset_usage,
-        }
-    )
-
-
 def load_meters(session: Session, scope: Scope) -> dict[str, MeterDefinition]:
     """The scope's live meters by id."""
     rows = session.scalars(Repository(session, scope, Meter).select()).all()
-    return {row.id: meter_definition(row) for row in rows}
+    return {row.id: billing_meter(row) for row in rows}
 
 
 def _subscription_info(row: Subscription, plan_names: dict[str, str]) -> SubscriptionInfo:
@@ -234,7 +221,7 @@ def load_customer_view(session: Session, scope: Scope, customer: _CustomerIds) -
     meters: dict[str, MeterDefinition] = {}
     if meter_ids:
         meter_query = Repository(session, scope, Meter).select().where(Meter.id.in_(meter_ids))
-        meters = {row.id: meter_definition(row) for row in session.scalars(meter_query)}
+        meters = {row.id: billing_meter(row) for row in session.scalars(meter_query)}
     return CustomerView(
         customer_id=customer.id,
         external_id=customer.external_id,

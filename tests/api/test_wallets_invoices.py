@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from flexprice_pipelines.billing.months import YearMonth
+from flexprice_pipelines.billing.rating.assemble import assemble_invoices
+from flexprice_pipelines.billing.rating.rate import UsageRow, rate_partition
+from flexprice_pipelines.billing.rating.windows import plan_partition
+from flexprice_pipelines.catalog import Repository
+from flexprice_pipelines.catalog.models import Invoice, SystemEvent
+from flexprice_pipelines.ledger.invoices import billed_usage, wallet_credit
+from flexprice_pipelines.ledger.settle import settle_environment
+from flexprice_pipelines.ledger.terms import EnvironmentPlan, load_environment_terms
 from tests.api import factories
 from tests.api.conftest import Tenant
 
@@ -64,3 +76,72 @@ def test_paid_invoice_cannot_be_voided(tenant: Tenant) -> None:
     response = tenant.post(f"/v1/invoices/{invoice['id']}/void", {})
     assert response.status_code == 409
     assert response.json()["error"]["details"][0]["field"] == "payment_status"
+
+
+def _finalize_through_the_ledger(tenant: Tenant, at: datetime) -> Invoice:
+    """Run the pipeline's finalization (``ledger.settle``) of April 2025 without Dagster: plan, rate one
+    unit of usage per window, assemble with the wallet credit, settle. Returns the finalized invoice."""
+    month = YearMonth(2025, 4)
+    with tenant.app.state.database.session() as session:
+        env = load_environment_terms(session, tenant.scope)
+        plan = EnvironmentPlan(
+            terms=env, plan=plan_partition(list(env.subscriptions), month, at, env.grace, env.max_past)
+        )
+        billed = billed_usage(session, tenant.scope, plan.plan)
+        usage = {w.window_id: UsageRow(window_id=w.window_id, quantity=Decimal(1)) for w in plan.plan.windows}
+        lines = rate_partition(plan.plan, plan.subscriptions, usage, billed.billed, billed.settled)
+        credit = wallet_credit(session, tenant.scope, at)
+        drafts = assemble_invoices(plan.plan, plan.subscriptions, lines, credit)
+        summary = settle_environment(session, env, drafts, now=at)
+        session.commit()
+        assert summary.finalized == 1
+        (invoice,) = Repository(session, tenant.scope, Invoice).list(invoice_status="FINALIZED").items
+        return invoice
+
+
+def _voided_events(tenant: Tenant, invoice_id: str) -> list[SystemEvent]:
+    with tenant.app.state.database.session() as session:
+        events = Repository(session, tenant.scope, SystemEvent).each(event_type="invoice.voided")
+        return [e for e in events if e.payload["invoice_id"] == invoice_id]
+
+
+def test_api_void_is_the_ledger_void(tenant: Tenant) -> None:
+    """The API's void refunds the wallet debits of finalization and emits ``invoice.voided``, as a
+    reissue's void does; a second void is refused (409) and changes nothing."""
+    # 30.00 a month in advance + usage in arrear (first unit 50.00), from 2025-03-10 12:00.
+    sub = factories.subscription(tenant)
+    wallet = tenant.created(
+        "/v1/wallets",
+        {"customer_id": sub["customer_id"], "currency": "usd", "initial_credits_to_load": "100"},
+    )
+    # The 03-10 → 04-10 cycle invoice, past its grace; prepaid credit pays usage lines only (§7).
+    invoice = _finalize_through_the_ledger(tenant, datetime(2025, 4, 11, tzinfo=UTC))
+    assert invoice.total_prepaid_credits_applied == Decimal("50.00")
+    balance = f"/v1/wallets/{wallet['id']}/balance"
+    assert tenant.get(balance).json()["credit_balance"] == "50.00"
+
+    voided = tenant.post(f"/v1/invoices/{invoice.id}/void", {"reason": "wrong plan"}).json()
+    assert (voided["invoice_status"], voided["metadata"]["void_reason"]) == ("VOIDED", "wrong plan")
+    assert tenant.get(balance).json()["credit_balance"] == "100.00"
+    transactions = tenant.get(f"/v1/wallets/{wallet['id']}/transactions").json()["items"]
+    refund = transactions[0]  # newest first
+    assert (refund["type"], refund["credit_amount"], refund["transaction_reason"]) == (
+        "credit",
+        "50.00",
+        "INVOICE_VOID_REFUND",
+    )
+    (event,) = _voided_events(tenant, invoice.id)
+    assert event.idempotency_key == f"invoice.voided:{invoice.id}"
+    assert (event.payload["invoice_status"], event.payload["voided_at"]) == (
+        "VOIDED",
+        "2025-03-10T12:00:00+00:00",
+    )
+
+    again = tenant.post(f"/v1/invoices/{invoice.id}/void", {"reason": "again"})
+    assert again.status_code == 409
+    assert again.json()["error"]["details"][0]["field"] == "invoice_status"
+    assert tenant.get(balance).json()["credit_balance"] == "100.00"
+    assert len(tenant.get(f"/v1/wallets/{wallet['id']}/transactions").json()["items"]) == len(transactions)
+    assert len(_voided_events(tenant, invoice.id)) == 1
+    got = tenant.get(f"/v1/invoices/{invoice.id}").json()
+    assert got["metadata"]["void_reason"] == "wrong plan"

@@ -10,13 +10,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flexprice_pipelines.catalog import Conflict, InsufficientBalance, InvalidArgument, Repository, Scope
 from flexprice_pipelines.catalog.db import write_session
-from flexprice_pipelines.catalog.ledger import (
-    apply_credit_grant,
-    credit_wallet,
-    debit_wallet,
-    next_invoice_number,
-    reserve_invoice_numbers,
-)
 from flexprice_pipelines.catalog.models import (
     CreditGrant,
     CreditGrantApplication,
@@ -25,6 +18,13 @@ from flexprice_pipelines.catalog.models import (
     Subscription,
     Wallet,
     WalletTransaction,
+)
+from flexprice_pipelines.ledger.operations import (
+    apply_credit_grant,
+    credit_wallet,
+    debit_wallet,
+    next_invoice_number,
+    reserve_invoice_numbers,
 )
 
 pytestmark = pytest.mark.usefixtures("database_url")

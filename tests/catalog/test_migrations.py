@@ -4,8 +4,8 @@ from sqlalchemy import inspect
 
 from flexprice_pipelines.catalog import db
 from flexprice_pipelines.catalog.models import Base
+from flexprice_pipelines.catalog.models.webhooks import WEBHOOK_MODELS
 from flexprice_pipelines.integrations.stripe.tables import integration_metadata
-from flexprice_pipelines.integrations.webhooks.models import WEBHOOK_MODELS
 from flexprice_pipelines.usage.tables import usage_metadata
 
 

@@ -31,7 +31,6 @@ from api.deps import now
 from api.routers.invoices import pdf_filename
 from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.catalog import Repository, Scope, db
-from flexprice_pipelines.catalog.ledger import next_invoice_number
 from flexprice_pipelines.catalog.models import Customer, Invoice, InvoiceLineItem
 from flexprice_pipelines.catalog.tenancy import create_tenant
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, billing_partition_key
@@ -49,6 +48,7 @@ from flexprice_pipelines.integrations.webhooks import (
     generate_secret,
 )
 from flexprice_pipelines.integrations.webhooks.schedule import drain_requests
+from flexprice_pipelines.ledger.operations import next_invoice_number
 from flexprice_pipelines.settings import Settings
 from tests.support.hubspot_stub import running_stub
 from tests.support.stripe_stub import StripeStub

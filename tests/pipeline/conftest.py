@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from flexprice_pipelines.billing.months import YearMonth
-from flexprice_pipelines.catalog import Repository, Scope, db, ledger
+from flexprice_pipelines.catalog import Repository, Scope, db
 from flexprice_pipelines.catalog.models import (
     Coupon,
     CouponAssociation,
@@ -43,6 +43,7 @@ from flexprice_pipelines.defs.partitions import billing_partition_key
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource, WarehouseResource
 from flexprice_pipelines.defs.usage_dbt import DbtUsageResource
 from flexprice_pipelines.events.schema import Event
+from flexprice_pipelines.ledger import operations as ledger
 from flexprice_pipelines.warehouse import make_warehouse
 
 _counter = itertools.count()

@@ -12,7 +12,7 @@ from flexprice_pipelines.billing.enums import BillingCycle, BillingPeriod
 from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.billing.periods import subscription_windows
 from flexprice_pipelines.billing.pricing import Price
-from flexprice_pipelines.rating import (
+from flexprice_pipelines.billing.rating import (
     BilledUsage,
     ChargeKind,
     LineItemTerms,

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from flexprice_pipelines.billing.meters import Meter
+from flexprice_pipelines.billing.rating.rate import UsageRow
+from flexprice_pipelines.billing.rating.usage import matched_events
+from flexprice_pipelines.billing.rating.windows import UsageWindow, WindowRole
 from flexprice_pipelines.defs.billing.checks import count_window_events
-from flexprice_pipelines.rating.rate import UsageRow
-from flexprice_pipelines.rating.usage import matched_events
-from flexprice_pipelines.rating.windows import UsageWindow, WindowRole
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 METERS = {

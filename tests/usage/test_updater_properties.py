@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flexprice_pipelines.billing.meters import aggregate, event_matches
 from flexprice_pipelines.catalog import Scope, db
+from flexprice_pipelines.catalog.mappers import billing_meter
 from flexprice_pipelines.usage import store
-from flexprice_pipelines.usage.catalog_view import meter_definition
 from flexprice_pipelines.usage.state import fold, usage
 from flexprice_pipelines.usage.tables import windows
 from flexprice_pipelines.usage.updater import UsageUpdater
@@ -108,7 +108,7 @@ def test_read_model_matches_reference(
                 windows.c.tenant_id == scope.tenant_id, windows.c.external_customer_id == customer.external_id
             )
         ).all()
-        meters = {m.id: meter_definition(m) for m in catalog.meters.values()}
+        meters = {m.id: billing_meter(m) for m in catalog.meters.values()}
         for row in rows:
             meter = meters[row.meter_id]
             expected = aggregate(meter, reference_events, row.window_start, row.window_end)

@@ -6,7 +6,6 @@ from alembic import context
 
 from flexprice_pipelines.catalog.models import Base
 from flexprice_pipelines.integrations.stripe.tables import integration_metadata
-from flexprice_pipelines.integrations.webhooks import models as _webhook_tables  # noqa: F401  (registers on Base)
 from flexprice_pipelines.usage.tables import usage_metadata
 
 connection = context.config.attributes.get("connection")

@@ -20,6 +20,13 @@ from flexprice_pipelines.catalog.models.wallets import (
     Wallet,
     WalletTransaction,
 )
+from flexprice_pipelines.catalog.models.webhooks import (
+    WEBHOOK_MODELS,
+    SystemEvent,
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
+    WebhookEndpoint,
+)
 
 # Polymorphic (entity_type, entity_id) references resolve through this table; types not listed
 # (ADDON, TENANT …) are not checked. Keys are compared upper-cased.
@@ -39,6 +46,7 @@ ENTITY_TYPES: dict[str, type[ScopedModel]] = {
 
 __all__ = [
     "ENTITY_TYPES",
+    "WEBHOOK_MODELS",
     "ApiKey",
     "Base",
     "Coupon",
@@ -60,11 +68,15 @@ __all__ = [
     "Subscription",
     "SubscriptionLineItem",
     "SubscriptionPause",
+    "SystemEvent",
     "TaxAssociation",
     "TaxRate",
     "Tenant",
     "TenantSettings",
     "Wallet",
     "WalletTransaction",
+    "WebhookDelivery",
+    "WebhookDeliveryAttempt",
+    "WebhookEndpoint",
     "utcnow",
 ]

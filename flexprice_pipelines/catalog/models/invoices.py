@@ -21,7 +21,7 @@ from flexprice_pipelines.catalog.models.base import (
 
 
 class Invoice(ScopedModel):
-    """An invoice; ``invoice_number`` is set at finalization from ``ledger.next_invoice_number``.
+    """An invoice; ``invoice_number`` is set at finalization from ``ledger.operations.next_invoice_number``.
 
     A cycle invoice is unique per (subscription, billing_reason, period_start, period_end) among
     non-voided rows, so a re-run finds the same invoice and a void-and-replace can reuse the period.

@@ -22,7 +22,7 @@ from flexprice_pipelines.catalog.models.base import (
 class Wallet(ScopedModel):
     """``credit_balance`` is in credits; ``balance`` = credit_balance × conversion_rate, in ``currency``.
 
-    Change balances only through ``catalog.ledger`` (row-locked, never negative).
+    Change balances only through ``ledger.operations`` (row-locked, never negative).
     """
 
     __tablename__ = "wallets"

@@ -9,7 +9,6 @@ from decimal import Decimal
 from flexprice_pipelines.billing.enums import BillingPeriod
 from flexprice_pipelines.billing.errors import BillingError, InvalidPeriod, InvalidPrice
 from flexprice_pipelines.billing.periods import trial_end as add_trial_days
-from flexprice_pipelines.billing.pricing import Price as BillingPrice
 from flexprice_pipelines.billing.pricing import repath
 from flexprice_pipelines.billing.subscriptions import (
     NewSubscription,
@@ -19,6 +18,7 @@ from flexprice_pipelines.billing.subscriptions import (
     trial_days,
 )
 from flexprice_pipelines.catalog.errors import NotFound
+from flexprice_pipelines.catalog.mappers import billing_price
 from flexprice_pipelines.catalog.models import (
     Coupon,
     CouponAssociation,
@@ -60,7 +60,7 @@ def _override_price(
         )
     }  # fmt: skip
     try:
-        BillingPrice.model_validate({**columns, "amount": amount})
+        billing_price(base, amount=amount)
     except InvalidPrice as exc:
         raise repath(exc, at) from None
     return catalog.repo(Price).create(

@@ -12,11 +12,17 @@ import dagster as dg
 from flexprice_pipelines.billing.errors import BillingError
 from flexprice_pipelines.billing.meters import Event, deduplicate
 from flexprice_pipelines.billing.months import YearMonth
-from flexprice_pipelines.defs.billing.catalog_terms import (
-    EnvironmentPlan,
-    load_environment_terms,
-    tenant_scopes,
+from flexprice_pipelines.billing.rating.assemble import assemble_invoices
+from flexprice_pipelines.billing.rating.rate import (
+    LateUsageDrift,
+    RatedLine,
+    UsageRow,
+    audit_late_usage,
+    rate_partition,
 )
+from flexprice_pipelines.billing.rating.usage import compute_period_usage
+from flexprice_pipelines.billing.rating.windows import plan_partition
+from flexprice_pipelines.catalog.tenancy import tenant_scopes
 from flexprice_pipelines.defs.billing.checks import (
     UncountableValue,
     count_window_events,
@@ -25,9 +31,6 @@ from flexprice_pipelines.defs.billing.checks import (
     uncountable_window_values,
     usage_check_result,
 )
-from flexprice_pipelines.defs.billing.grants_store import apply_due_grants
-from flexprice_pipelines.defs.billing.invoice_store import SettleSummary, billed_usage, wallet_credit
-from flexprice_pipelines.defs.billing.settle import settle_environment
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys
 from flexprice_pipelines.defs.resources import (
     WAREHOUSE_POOL,
@@ -41,16 +44,10 @@ from flexprice_pipelines.defs.usage_dbt import (
     usage_models,
     write_dbt_inputs,
 )
-from flexprice_pipelines.rating.assemble import assemble_invoices
-from flexprice_pipelines.rating.rate import (
-    LateUsageDrift,
-    RatedLine,
-    UsageRow,
-    audit_late_usage,
-    rate_partition,
-)
-from flexprice_pipelines.rating.usage import compute_period_usage
-from flexprice_pipelines.rating.windows import plan_partition
+from flexprice_pipelines.ledger.grants import apply_due_grants
+from flexprice_pipelines.ledger.invoices import SettleSummary, billed_usage, wallet_credit
+from flexprice_pipelines.ledger.settle import settle_environment
+from flexprice_pipelines.ledger.terms import EnvironmentPlan, load_environment_terms
 
 GROUP = "billing"
 USAGE_CHECK = "raw_events_counted_into_usage"

@@ -23,13 +23,13 @@ from flexprice_pipelines.billing.meters import (
     event_matches,
     uncountable_value,
 )
+from flexprice_pipelines.billing.rating.rate import LateUsageDrift, UsageRow
+from flexprice_pipelines.billing.rating.usage import matched_events
+from flexprice_pipelines.billing.rating.windows import UsageWindow
 from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.scope import Scope
-from flexprice_pipelines.defs.billing.catalog_terms import EnvironmentPlan
-from flexprice_pipelines.rating.rate import LateUsageDrift, UsageRow
-from flexprice_pipelines.rating.usage import matched_events
-from flexprice_pipelines.rating.windows import UsageWindow
+from flexprice_pipelines.ledger.terms import EnvironmentPlan
 
 _SHOWN = 10
 

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 
 import dagster as dg
 from hubspot import HubSpot
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.catalog import Repository, Scope
-from flexprice_pipelines.catalog.models import Environment, Invoice
+from flexprice_pipelines.catalog.models import Invoice
+from flexprice_pipelines.catalog.tenancy import tenant_scopes
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys
 from flexprice_pipelines.defs.resources import CatalogResource
 from flexprice_pipelines.integrations.hubspot.sync import SyncFailure, SyncSummary, sync_invoices_to_hubspot
@@ -43,16 +43,6 @@ class HubSpotResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     def client(self) -> HubSpot:
         """A ``hubspot.HubSpot`` client for this token and host."""
         return HubSpot(access_token=self.access_token, host=self.host)
-
-
-def tenant_scopes(session: Session, tenant_id: str) -> list[Scope]:
-    """Every live environment of the tenant."""
-    envs = session.scalars(
-        select(Environment.id)
-        .where(Environment.tenant_id == tenant_id, Environment.status == "published")
-        .order_by(Environment.id)
-    ).all()
-    return [Scope(tenant_id, env) for env in envs]
 
 
 def finalized_invoices(session: Session, scope: Scope, month: YearMonth) -> list[Invoice]:

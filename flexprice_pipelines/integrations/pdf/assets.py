@@ -13,7 +13,7 @@ from typing import Self
 
 import dagster as dg
 
-from flexprice_pipelines.defs.billing.catalog_terms import tenant_scopes
+from flexprice_pipelines.catalog.tenancy import tenant_scopes
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys
 from flexprice_pipelines.defs.resources import CatalogResource
 from flexprice_pipelines.integrations.object_store import ObjectStore, open_object_store

@@ -19,7 +19,7 @@ import stripe
 from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.catalog.models import Invoice
 from flexprice_pipelines.catalog.repository import Repository
-from flexprice_pipelines.defs.billing.catalog_terms import tenant_scopes
+from flexprice_pipelines.catalog.tenancy import tenant_scopes
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource
 from flexprice_pipelines.integrations.stripe.connections import get_connection

@@ -31,7 +31,7 @@ from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.scope import Scope
 from flexprice_pipelines.integrations.stripe.connections import PROVIDER
 from flexprice_pipelines.integrations.stripe.tables import webhook_events
-from flexprice_pipelines.integrations.webhooks.events import (
+from flexprice_pipelines.ledger.events import (
     INVOICE_PAYMENT_STATUS_CHANGED,
     emit_system_event,
     invoice_payload,

@@ -1,15 +1,28 @@
 """Outbound system-event webhooks: tenant endpoints, Standard Webhooks signatures, retries with
-exponential backoff and a log of every attempt (see ``integrations/README.md``)."""
+exponential backoff and a log of every attempt (see ``integrations/README.md``).
+
+The tables are catalog models (``catalog/models/webhooks.py``); events are recorded by
+``ledger/events.py`` in the transaction that causes them; this package sends them."""
 
 from __future__ import annotations
 
+from flexprice_pipelines.catalog.models.webhooks import (
+    SystemEvent,
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
+    WebhookEndpoint,
+)
 from flexprice_pipelines.integrations.webhooks.backoff import MAX_ATTEMPTS, next_attempt_at, retry_delay
 from flexprice_pipelines.integrations.webhooks.delivery import (
     DeliverySummary,
     FailedDelivery,
     deliver_pending,
+    message_body,
 )
-from flexprice_pipelines.integrations.webhooks.events import (
+from flexprice_pipelines.integrations.webhooks.signing import generate_secret, sign, signature_headers
+
+# Recording events is a ledger write; they are re-exported here for the webhook code that names them.
+from flexprice_pipelines.ledger.events import (
     EVENT_TYPES,
     INVOICE_FINALIZED,
     INVOICE_PAYMENT_STATUS_CHANGED,
@@ -17,16 +30,8 @@ from flexprice_pipelines.integrations.webhooks.events import (
     SUBSCRIPTION_CANCELLED,
     emit_system_event,
     invoice_payload,
-    message_body,
     subscription_payload,
 )
-from flexprice_pipelines.integrations.webhooks.models import (
-    SystemEvent,
-    WebhookDelivery,
-    WebhookDeliveryAttempt,
-    WebhookEndpoint,
-)
-from flexprice_pipelines.integrations.webhooks.signing import generate_secret, sign, signature_headers
 
 __all__ = [
     "EVENT_TYPES",

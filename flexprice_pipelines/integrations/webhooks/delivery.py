@@ -2,7 +2,7 @@
 
 It spans tenants, so it does not go through a scoped ``Repository``; instead every row it touches is
 joined on ``(id, tenant_id, environment_id)``, and a delivery row only ever exists for an endpoint of
-its event's own scope (``events.emit_system_event``) — an endpoint never sees another tenant's event.
+its event's own scope (``ledger.events.emit_system_event``) — an endpoint never sees another tenant's event.
 """
 
 from __future__ import annotations
@@ -19,20 +19,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flexprice_pipelines.billing.ids import deterministic_id
+from flexprice_pipelines.catalog.models.webhooks import (
+    SystemEvent,
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
+    WebhookEndpoint,
+)
 from flexprice_pipelines.integrations.destinations import (
     DestinationPolicy,
     DestinationRefused,
     pinned_request,
 )
 from flexprice_pipelines.integrations.webhooks.backoff import next_attempt_at
-from flexprice_pipelines.integrations.webhooks.events import message_body
-from flexprice_pipelines.integrations.webhooks.models import (
-    SystemEvent,
-    WebhookDelivery,
-    WebhookDeliveryAttempt,
-    WebhookEndpoint,
-)
 from flexprice_pipelines.integrations.webhooks.signing import signature_headers
+from flexprice_pipelines.ledger.events import canonical_json
 
 DEFAULT_TIMEOUT = 10.0
 BATCH_SIZE = 200
@@ -71,6 +71,20 @@ class _Outcome:
     @property
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def message_body(event: SystemEvent) -> bytes:
+    """The request body of an event: Standard Webhooks' ``{"type", "timestamp", "data"}`` envelope.
+
+    Built from stored columns only, so every retry sends identical bytes.
+    """
+    envelope = {
+        "type": event.event_type,
+        "timestamp": event.occurred_at,
+        "data": event.payload,
+        "event_id": event.id,
+    }
+    return canonical_json(envelope).encode()
 
 
 def _reason(exc: httpx.HTTPError) -> str:

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flexprice_pipelines.billing.months import YearMonth
+from flexprice_pipelines.catalog.models.webhooks import WebhookDelivery, WebhookEndpoint
 from flexprice_pipelines.defs.partitions import TENANTS, billing_partition_key
 from flexprice_pipelines.defs.resources import CatalogResource
-from flexprice_pipelines.integrations.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 EVERY_MINUTE = "* * * * *"
 

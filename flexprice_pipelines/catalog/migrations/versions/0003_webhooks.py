@@ -1,4 +1,4 @@
-"""webhooks: tenant endpoints, system events, deliveries and their attempts (integrations/webhooks/models.py)
+"""webhooks: tenant endpoints, system events, deliveries and their attempts (catalog/models/webhooks.py)
 
 Revision ID: 0003
 Revises: 0002

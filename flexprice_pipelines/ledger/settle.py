@@ -18,10 +18,9 @@ from sqlalchemy import Table, insert, update
 from sqlalchemy.orm import Session
 
 from flexprice_pipelines.billing.invoicing import InvoiceStatus
-from flexprice_pipelines.catalog import ledger
+from flexprice_pipelines.billing.rating.assemble import InvoiceDraft, assemble_invoice
 from flexprice_pipelines.catalog.models import Invoice
-from flexprice_pipelines.defs.billing.catalog_terms import EnvironmentTerms
-from flexprice_pipelines.defs.billing.invoice_store import (
+from flexprice_pipelines.ledger.invoices import (
     SettleSummary,
     emit_finalized,
     finalize,
@@ -35,7 +34,8 @@ from flexprice_pipelines.defs.billing.invoice_store import (
     void_and_replace,
     wallet_credit,
 )
-from flexprice_pipelines.rating.assemble import InvoiceDraft, assemble_invoice
+from flexprice_pipelines.ledger.operations import reserve_invoice_numbers
+from flexprice_pipelines.ledger.terms import EnvironmentTerms
 
 
 def _settled(invoice: Invoice) -> bool:
@@ -54,7 +54,7 @@ def settle_environment(
     reissue: bool = False,
     reason: str | None = None,
 ) -> SettleSummary:
-    """Write every draft of one environment in the caller's transaction; see ``invoice_store``."""
+    """Write every draft of one environment in the caller's transaction; see ``ledger.invoices``."""
     scope = env.scope
     subs = {s.subscription_id: s for s in env.subscriptions}
     existing = live_invoices(session, scope, (natural_key(d) for d in drafts))
@@ -81,7 +81,7 @@ def settle_environment(
     numbers = dict(
         zip(
             (d.period.invoice_id for d in to_number),
-            ledger.reserve_invoice_numbers(session, scope, env.invoice_prefix, month, len(to_number)),
+            reserve_invoice_numbers(session, scope, env.invoice_prefix, month, len(to_number)),
             strict=True,
         )
     )

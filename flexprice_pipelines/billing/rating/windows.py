@@ -30,7 +30,7 @@ from flexprice_pipelines.billing.ids import deterministic_id
 from flexprice_pipelines.billing.invoicing import BillingReason
 from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.billing.periods import BillingWindow, billing_periods, subscription_windows
-from flexprice_pipelines.rating.terms import LineItemTerms, SubscriptionTerms
+from flexprice_pipelines.billing.rating.terms import LineItemTerms, SubscriptionTerms
 
 
 class ChargeKind(StrEnum):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flexprice_pipelines.billing.enums import BillingPeriod
 from flexprice_pipelines.billing.periods import billing_periods
-from flexprice_pipelines.rating.terms import SubscriptionTerms
+from flexprice_pipelines.billing.rating.terms import SubscriptionTerms
 
 
 def grant_periods(

@@ -1,13 +1,13 @@
-"""Reading and writing a partition's invoices in the catalog ledger (docs/billing-semantics.md §6).
+"""Reading and writing a partition's invoices in the ledger (docs/billing-semantics.md §6).
 
 - A draft (or a SKIPPED invoice still in grace) is rewritten on every run: the invoice row is updated
   in place (deterministic id) and its lines are replaced.
 - Once ``issued_at + grace`` has passed, the invoice is finalized in ONE transaction: prepaid wallet
   credit is debited (idempotent per invoice and wallet), the number is taken from the gapless
   sequence, status and totals are written. SKIPPED invoices are settled without a number.
-- A finalized invoice is never rewritten by a normal run. With ``reissue`` it is voided (reason kept,
-  wallet debits refunded) and a finalized replacement is issued; the voided invoice points at it
-  through ``recalculated_invoice_id`` (as Flexprice links them).
+- A finalized invoice is never rewritten by a normal run. With ``reissue`` it is voided (``void_invoice``:
+  reason kept, wallet debits refunded; the API's void is the same call) and a finalized replacement is
+  issued; the voided invoice points at it through ``recalculated_invoice_id`` (as Flexprice links them).
 - Finalizing emits ``invoice.finalized`` and voiding ``invoice.voided`` (system events, webhooks) in the
   same transaction, keyed by event type + invoice id, so a rollback drops them and a re-run adds none.
 """
@@ -28,20 +28,22 @@ from sqlalchemy.orm import Session
 from flexprice_pipelines.billing.ids import deterministic_id
 from flexprice_pipelines.billing.invoicing import InvoiceStatus
 from flexprice_pipelines.billing.money import quantum
+from flexprice_pipelines.billing.rating.assemble import InvoiceDraft, WalletKey
+from flexprice_pipelines.billing.rating.rate import BilledKey, BilledUsage
+from flexprice_pipelines.billing.rating.windows import ChargeKind, PartitionPlan
 from flexprice_pipelines.billing.wallets import CreditBalance, plan_consumption
-from flexprice_pipelines.catalog import ledger
+from flexprice_pipelines.catalog.errors import Conflict
+from flexprice_pipelines.catalog.mappers import credit_balance
 from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem, Wallet, WalletTransaction
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.scope import Scope
-from flexprice_pipelines.integrations.webhooks.events import (
+from flexprice_pipelines.ledger.events import (
     INVOICE_FINALIZED,
     INVOICE_VOIDED,
     emit_system_event,
     invoice_payload,
 )
-from flexprice_pipelines.rating.assemble import InvoiceDraft, WalletKey
-from flexprice_pipelines.rating.rate import BilledKey, BilledUsage
-from flexprice_pipelines.rating.windows import ChargeKind, PartitionPlan
+from flexprice_pipelines.ledger.operations import credit_wallet, debit_wallet, next_invoice_number
 
 # Bound parameters per IN list (SQLite allows 32,766 per statement).
 _CHUNK = 500
@@ -121,14 +123,7 @@ def _balances(
     found: dict[WalletKey, list[tuple[CreditBalance, Wallet]]] = defaultdict(list)
     for tx in session.scalars(txs):
         wallet = by_id[tx.wallet_id]
-        # Balances are kept in the invoice currency (credits × conversion rate) so plans compare to amounts.
-        balance = CreditBalance(
-            transaction_id=tx.id,
-            remaining=tx.credits_available * wallet.conversion_rate,
-            created_at=tx.created_at,
-            priority=tx.priority,
-            expiry_date=tx.expiry_date,
-        )
+        balance = credit_balance(tx, wallet)
         if balance.usable_at(at):
             found[(wallet.customer_id, wallet.currency.lower())].append((balance, wallet))
     return found
@@ -352,7 +347,7 @@ def finalize(
     if draft.status is InvoiceStatus.DRAFT:
         month = now.astimezone(ZoneInfo(timezone)).strftime("%Y%m")
         fields["invoice_status"] = InvoiceStatus.FINALIZED.value
-        fields["invoice_number"] = number or ledger.next_invoice_number(session, scope, prefix, month)
+        fields["invoice_number"] = number or next_invoice_number(session, scope, prefix, month)
     if extra:
         fields["metadata_"] = {**fields["metadata_"], **extra}
     repo = Repository(session, scope, Invoice)
@@ -408,7 +403,7 @@ def _debit_wallets(
     for tx_id, taken in plan_consumption([b for b, _ in balances], amount, now):
         per_wallet[wallets[tx_id].id] += taken
     for wallet_id, taken in sorted(per_wallet.items()):
-        ledger.debit_wallet(
+        debit_wallet(
             session,
             scope,
             wallet_id,
@@ -419,6 +414,32 @@ def _debit_wallets(
             description="prepaid credit applied at finalization",
             now=now,
         )
+
+
+VOIDABLE = frozenset({InvoiceStatus.DRAFT.value, InvoiceStatus.FINALIZED.value})
+
+
+def void_invoice(
+    session: Session, scope: Scope, invoice: Invoice, *, now: datetime, reason: str | None
+) -> Invoice:
+    """Void a draft or finalized invoice in the caller's transaction (docs/billing-semantics.md §6).
+
+    Its wallet debits are refunded (``INVOICE_VOID_REFUND``, key ``void:<invoice>:<transaction>``), it
+    becomes VOIDED with ``voided_at`` and ``void_reason``, and ``invoice.voided`` is emitted. The API's
+    ``POST /v1/invoices/{id}/void`` and a reissue's void are this one write. An invoice that is already
+    voided (or SKIPPED) is refused with ``Conflict``, so a second void changes nothing.
+    """
+    if invoice.invoice_status not in VOIDABLE:
+        raise Conflict("invoice_status", f"a {invoice.invoice_status} invoice cannot be voided")
+    _refund_debits(session, scope, invoice, now)
+    metadata = dict(invoice.metadata_ or {})
+    if reason:
+        metadata["void_reason"] = reason
+    voided = Repository(session, scope, Invoice).update(
+        invoice, invoice_status=InvoiceStatus.VOIDED.value, voided_at=now, metadata=metadata
+    )
+    emit_invoice_event(session, scope, INVOICE_VOIDED, voided, now)
+    return voided
 
 
 def void_and_replace(
@@ -435,12 +456,8 @@ def void_and_replace(
     billing_period: str | None,
     plan_id: str | None,
 ) -> Invoice:
-    """Void a finalized invoice (refunding its wallet debits) and finalize its replacement."""
-    _refund_debits(session, scope, old, now)
-    old.invoice_status = InvoiceStatus.VOIDED.value
-    old.voided_at = now
-    old.metadata_ = {**(old.metadata_ or {}), "void_reason": reason}
-    session.flush()
+    """Void a finalized invoice (``void_invoice``) and finalize its replacement."""
+    void_invoice(session, scope, old, now=now, reason=reason)
     new_id = deterministic_id("inv", old.id, "reissue", old.version + 1)
     replacement = finalize(
         session,
@@ -458,7 +475,6 @@ def void_and_replace(
     )
     replacement.version = old.version + 1
     old.recalculated_invoice_id = replacement.id
-    emit_invoice_event(session, scope, INVOICE_VOIDED, old, now)
     return replacement
 
 
@@ -474,7 +490,7 @@ def _refund_debits(session: Session, scope: Scope, invoice: Invoice, now: dateti
         .order_by(WalletTransaction.id)
     ).all()
     for tx in debits:
-        ledger.credit_wallet(
+        credit_wallet(
             session,
             scope,
             tx.wallet_id,
@@ -517,6 +533,7 @@ def invoice_lines(session: Session, scope: Scope, invoice_id: str) -> list[Invoi
 
 
 __all__ = [
+    "VOIDABLE",
     "LateUsageLedger",
     "SettleSummary",
     "billed_usage",
@@ -532,5 +549,6 @@ __all__ = [
     "same_content",
     "upsert_draft",
     "void_and_replace",
+    "void_invoice",
     "wallet_credit",
 ]

@@ -7,10 +7,10 @@ assets in ``flexprice_pipelines/defs/`` are thin adapters around these three cal
 
 from __future__ import annotations
 
-from flexprice_pipelines.rating.assemble import InvoiceDraft, assemble_invoice, assemble_invoices
-from flexprice_pipelines.rating.rate import BilledUsage, RatedLine, UsageRow, rate_partition
-from flexprice_pipelines.rating.terms import CouponTerms, LineItemTerms, SubscriptionTerms
-from flexprice_pipelines.rating.windows import (
+from flexprice_pipelines.billing.rating.assemble import InvoiceDraft, assemble_invoice, assemble_invoices
+from flexprice_pipelines.billing.rating.rate import BilledUsage, RatedLine, UsageRow, rate_partition
+from flexprice_pipelines.billing.rating.terms import CouponTerms, LineItemTerms, SubscriptionTerms
+from flexprice_pipelines.billing.rating.windows import (
     ChargeKind,
     ChargeSlot,
     InvoicePeriod,

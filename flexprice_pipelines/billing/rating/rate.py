@@ -21,8 +21,8 @@ from flexprice_pipelines.billing.pricing import (
     calculate_cost,
     cost_breakdown,
 )
-from flexprice_pipelines.rating.terms import LineItemTerms, SubscriptionTerms
-from flexprice_pipelines.rating.windows import ChargeKind, ChargeSlot, PartitionPlan
+from flexprice_pipelines.billing.rating.terms import LineItemTerms, SubscriptionTerms
+from flexprice_pipelines.billing.rating.windows import ChargeKind, ChargeSlot, PartitionPlan
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,5 +1,8 @@
 """Tables of outbound webhooks: tenant endpoints, system events, one delivery per (event, endpoint)
-and every attempt made for it. Created by catalog migration ``0003_webhooks``; secrets encrypted since ``0005``."""
+and every attempt made for it. Created by catalog migration ``0003_webhooks``; secrets encrypted since ``0005``.
+
+They are catalog tables (the ledger records ``system_events`` and their deliveries in the transaction that
+finalizes or voids an invoice); sending them is ``integrations/webhooks/``."""
 
 from __future__ import annotations
 

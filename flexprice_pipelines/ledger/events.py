@@ -1,5 +1,8 @@
 """System events and their fan-out: ``emit_system_event`` records an event once and queues one
-delivery per enabled endpoint of the same tenant + environment that subscribed to its type."""
+delivery per enabled endpoint of the same tenant + environment that subscribed to its type.
+
+Recording is a ledger write (it happens in the transaction that finalizes, voids or cancels);
+sending the queued deliveries is ``integrations/webhooks/delivery.py``."""
 
 from __future__ import annotations
 
@@ -13,8 +16,13 @@ from sqlalchemy.orm import Session
 
 from flexprice_pipelines.billing.ids import deterministic_id
 from flexprice_pipelines.catalog import Repository, Scope
-from flexprice_pipelines.catalog.models import Invoice, Subscription
-from flexprice_pipelines.integrations.webhooks.models import SystemEvent, WebhookDelivery, WebhookEndpoint
+from flexprice_pipelines.catalog.models import (
+    Invoice,
+    Subscription,
+    SystemEvent,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 INVOICE_FINALIZED = "invoice.finalized"
 INVOICE_VOIDED = "invoice.voided"
@@ -99,20 +107,6 @@ def subscribed_endpoints(session: Session, scope: Scope, event_type: str) -> lis
         for e in session.scalars(statement.order_by(WebhookEndpoint.id))
         if event_type in (e.enabled_events or [])
     ]
-
-
-def message_body(event: SystemEvent) -> bytes:
-    """The request body of an event: Standard Webhooks' ``{"type", "timestamp", "data"}`` envelope.
-
-    Built from stored columns only, so every retry sends identical bytes.
-    """
-    envelope = {
-        "type": event.event_type,
-        "timestamp": event.occurred_at,
-        "data": event.payload,
-        "event_id": event.id,
-    }
-    return canonical_json(envelope).encode()
 
 
 def invoice_payload(invoice: Invoice) -> dict[str, Any]:

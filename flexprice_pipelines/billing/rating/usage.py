@@ -19,8 +19,8 @@ from flexprice_pipelines.billing.meters import (
     deduplicate,
     event_matches,
 )
-from flexprice_pipelines.rating.rate import UsageRow
-from flexprice_pipelines.rating.windows import UsageWindow
+from flexprice_pipelines.billing.rating.rate import UsageRow
+from flexprice_pipelines.billing.rating.windows import UsageWindow
 
 
 def compute_period_usage(

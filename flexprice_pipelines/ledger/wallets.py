@@ -7,10 +7,10 @@ from datetime import datetime
 from flexprice_pipelines.billing.errors import BillingError
 from flexprice_pipelines.billing.wallets import NewWallet, TopUp, credits_for
 from flexprice_pipelines.catalog.errors import Conflict
-from flexprice_pipelines.catalog.ledger import credit_wallet
 from flexprice_pipelines.catalog.models import Wallet, WalletTransaction
 from flexprice_pipelines.catalog.repository import CatalogSession
 from flexprice_pipelines.catalog.services.subscriptions import find_customer
+from flexprice_pipelines.ledger.operations import credit_wallet
 
 
 def create_wallet(catalog: CatalogSession, body: NewWallet, now: datetime) -> Wallet:

@@ -12,21 +12,19 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flexprice_pipelines.billing.enums import BillingCycle, BillingPeriod
-from flexprice_pipelines.billing.invoicing import Coupon as BillingCoupon
-from flexprice_pipelines.billing.invoicing import CouponCadence, CouponType, TaxRateType
 from flexprice_pipelines.billing.invoicing import TaxRate as BillingTaxRate
 from flexprice_pipelines.billing.meters import Meter as BillingMeter
-from flexprice_pipelines.billing.pricing import Price as BillingPrice
+from flexprice_pipelines.billing.rating.terms import CouponTerms, LineItemTerms, SubscriptionTerms
+from flexprice_pipelines.billing.rating.windows import DEFAULT_MAX_PAST, PartitionPlan
+from flexprice_pipelines.catalog.mappers import billing_coupon, billing_meter, billing_price, billing_tax_rate
 from flexprice_pipelines.catalog.models import (
     Coupon,
     CouponAssociation,
     Customer,
     Entitlement,
-    Environment,
     Feature,
     Meter,
     Price,
@@ -40,8 +38,6 @@ from flexprice_pipelines.catalog.models import (
 )
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.scope import Scope
-from flexprice_pipelines.rating.terms import CouponTerms, LineItemTerms, SubscriptionTerms
-from flexprice_pipelines.rating.windows import DEFAULT_MAX_PAST, PartitionPlan
 
 M = TypeVar("M", bound=ScopedModel)
 
@@ -61,16 +57,6 @@ class EnvironmentTerms:
     meters: dict[str, BillingMeter]
     # The event timestamp policy's max_past: how far back late events may still arrive (§1).
     max_past: timedelta = DEFAULT_MAX_PAST
-
-
-def tenant_scopes(session: Session, tenant_id: str) -> list[Scope]:
-    """Every live environment of the tenant, each as its own scope (a tenant partition bills them all)."""
-    envs = session.scalars(
-        select(Environment.id)
-        .where(Environment.tenant_id == tenant_id, Environment.status == "published")
-        .order_by(Environment.id)
-    ).all()
-    return [Scope(tenant_id, env_id) for env_id in envs]
 
 
 def load_environment_terms(session: Session, scope: Scope) -> EnvironmentTerms:
@@ -116,7 +102,7 @@ def load_environment_terms(session: Session, scope: Scope) -> EnvironmentTerms:
         )
         for s in sorted(subs, key=lambda s: s.id)
     )
-    meters = {m.id: BillingMeter.model_validate(_meter_json(m)) for m in _rows(session, scope, Meter)}
+    meters = {m.id: billing_meter(m) for m in _rows(session, scope, Meter)}
     return EnvironmentTerms(
         scope=scope,
         invoice_prefix=settings.invoice_prefix if settings else "INV",
@@ -149,37 +135,6 @@ def _cancel_at(sub: Subscription) -> datetime | None:
     return min(candidates) if candidates else None
 
 
-def _meter_json(meter: Meter) -> dict[str, object]:
-    return {
-        "id": meter.id,
-        "name": meter.name,
-        "event_name": meter.event_name,
-        "aggregation": meter.aggregation,
-        "filters": meter.filters or [],
-        "reset_usage": meter.reset_usage,
-    }
-
-
-def _price(price: Price) -> BillingPrice:
-    return BillingPrice.model_validate(
-        {
-            "id": price.id,
-            "type": price.type,
-            "billing_model": price.billing_model,
-            "tier_mode": price.tier_mode,
-            "tiers": price.tiers,
-            "amount": price.amount,
-            "currency": price.currency,
-            "transform_quantity": price.transform_quantity,
-            "billing_period": price.billing_period,
-            "billing_period_count": price.billing_period_count,
-            "invoice_cadence": price.invoice_cadence,
-            "meter_id": price.meter_id,
-            "trial_period_days": price.trial_period_days,
-        }
-    )
-
-
 Allowances = dict[tuple[str, str, str], Entitlement]
 """(entity_type, entity_id, meter_id) → enabled entitlement of the metered feature."""
 
@@ -206,7 +161,7 @@ def _line_item(
         )
     return LineItemTerms(
         line_item_id=item.id,
-        price=_price(price),
+        price=billing_price(price),
         display_name=item.display_name or price.description or price.lookup_key or price.id,
         quantity=item.quantity,
         start=item.start_date,
@@ -226,16 +181,7 @@ def _coupons(
         coupon = defs[assoc.coupon_id]
         found[assoc.subscription_id].append(
             CouponTerms(
-                coupon=BillingCoupon(
-                    id=coupon.id,
-                    type=CouponType(coupon.coupon_type),
-                    amount_off=coupon.amount_off,
-                    percentage_off=coupon.percentage_off,
-                    currency=coupon.currency,
-                    cadence=CouponCadence(coupon.cadence),
-                    duration_in_periods=coupon.duration_in_periods,
-                    name=coupon.name,
-                ),
+                coupon=billing_coupon(coupon),
                 line_item_id=assoc.subscription_line_item_id,
                 start=assoc.start_date,
                 end=assoc.end_date,
@@ -260,14 +206,7 @@ def _tax_rates_for(
             continue
         if assoc.currency is not None and assoc.currency.lower() != sub.currency.lower():
             continue
-        chosen[rate.id] = BillingTaxRate(
-            id=rate.id,
-            name=rate.name,
-            tax_rate_type=TaxRateType(rate.tax_rate_type),
-            percentage_value=rate.percentage_value,
-            fixed_value=rate.fixed_value,
-            currency=rate.currency,
-        )
+        chosen[rate.id] = billing_tax_rate(rate)
     return tuple(chosen.values())
 
 

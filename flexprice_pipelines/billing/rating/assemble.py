@@ -16,9 +16,9 @@ from flexprice_pipelines.billing.invoicing import (
     compute_invoice,
     coupon_applies,
 )
-from flexprice_pipelines.rating.rate import RatedLine
-from flexprice_pipelines.rating.terms import SubscriptionTerms
-from flexprice_pipelines.rating.windows import InvoicePeriod, PartitionPlan
+from flexprice_pipelines.billing.rating.rate import RatedLine
+from flexprice_pipelines.billing.rating.terms import SubscriptionTerms
+from flexprice_pipelines.billing.rating.windows import InvoicePeriod, PartitionPlan
 
 WalletKey = tuple[str, str]
 """(customer_id, currency)."""

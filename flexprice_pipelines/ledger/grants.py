@@ -6,11 +6,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from flexprice_pipelines.catalog import ledger
+from flexprice_pipelines.billing.rating.grants import grant_periods
 from flexprice_pipelines.catalog.models import CreditGrant, Wallet
 from flexprice_pipelines.catalog.repository import Repository
-from flexprice_pipelines.defs.billing.catalog_terms import EnvironmentTerms
-from flexprice_pipelines.rating.grants import grant_periods
+from flexprice_pipelines.ledger.operations import apply_credit_grant
+from flexprice_pipelines.ledger.terms import EnvironmentTerms
 
 
 def apply_due_grants(session: Session, env: EnvironmentTerms, until: datetime) -> tuple[int, int]:
@@ -50,7 +50,7 @@ def apply_due_grants(session: Session, env: EnvironmentTerms, until: datetime) -
                 missing += len(periods)
                 continue
             for start, end in periods:
-                ledger.apply_credit_grant(
+                apply_credit_grant(
                     session,
                     env.scope,
                     grant.id,
