@@ -11,6 +11,7 @@ from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
 from api.schemas.common import Id, ListResponse
 from api.schemas.coupons import CouponCreate, CouponPublic, CouponUpdate
+from api.search import SearchField, SearchSpec, Shortcut, add_search_route
 from flexprice_pipelines.billing.errors import BillingError
 from flexprice_pipelines.billing.invoicing import Coupon as BillingCoupon
 from flexprice_pipelines.billing.invoicing import CouponCadence, CouponType
@@ -45,6 +46,29 @@ def list_coupons(
     """Coupons, oldest first; filter by ``type`` or ``cadence``."""
     chosen = filters(coupon_type=type.value if type else None, cadence=cadence.value if cadence else None)
     return page_of(CouponPublic, catalog.repo(Coupon).list(limit=page.limit, offset=page.offset, **chosen))
+
+
+SEARCH = SearchSpec(
+    "coupons",
+    Coupon,
+    {
+        "id": SearchField("string"),
+        "status": SearchField("string"),
+        "created_at": SearchField("date"),
+        "updated_at": SearchField("date"),
+        "name": SearchField("string"),
+        "type": SearchField("string", column="coupon_type"),
+        "cadence": SearchField("string"),
+        "currency": SearchField("string"),
+        "duration_in_periods": SearchField("number"),
+        "max_redemptions": SearchField("number"),
+        "total_redemptions": SearchField("number"),
+        "redeem_after": SearchField("date"),
+        "redeem_before": SearchField("date"),
+    },
+    shortcuts={"coupon_ids": Shortcut("id", "in")},
+)
+add_search_route(router, SEARCH, CouponPublic)
 
 
 @router.get("/{id}", response_model=CouponPublic)

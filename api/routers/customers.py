@@ -11,11 +11,34 @@ from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
 from api.schemas.common import Id, ListResponse, Name, Text
 from api.schemas.customers import CustomerCreate, CustomerPublic, CustomerUpdate
+from api.search import SearchField, SearchSpec, Shortcut, add_search_route
 from flexprice_pipelines.catalog import NotFound
 from flexprice_pipelines.catalog.models import Customer
 
 router = domain_router("/v1/customers", "customers")
 IdPath = Annotated[Id, Path(description="Customer id (cust_…).")]
+
+SEARCH = SearchSpec(
+    "customers",
+    Customer,
+    {
+        "id": SearchField("string"),
+        "status": SearchField("string"),
+        "created_at": SearchField("date"),
+        "updated_at": SearchField("date"),
+        "external_id": SearchField("string"),
+        "name": SearchField("string"),
+        "email": SearchField("string"),
+        "address_city": SearchField("string"),
+        "address_country": SearchField("string"),
+    },
+    shortcuts={
+        "customer_ids": Shortcut("id", "in"),
+        "external_id": Shortcut("external_id"),
+        "external_ids": Shortcut("external_id", "in"),
+        "email": Shortcut("email"),
+    },
+)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerPublic)
@@ -38,6 +61,9 @@ def list_customers(
         limit=page.limit, offset=page.offset, **filters(external_id=external_id, email=email)
     )
     return page_of(CustomerPublic, rows)
+
+
+add_search_route(router, SEARCH, CustomerPublic)
 
 
 @router.get("/external/{external_id}", response_model=CustomerPublic)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path, Query, status
+from sqlalchemy import ColumnElement
 
 from api.crud import PageDep, filters, page_of
 from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
 from api.schemas.common import Id, ListResponse
 from api.schemas.entitlements import EntitlementCreate, EntitlementPublic, EntitlementUpdate
+from api.search import SearchField, SearchRequest, SearchSpec, Shortcut, add_search_route
 from api.services.plans import create_entitlement as attach_entitlement
 from flexprice_pipelines.billing.entitlements import FeatureType
 from flexprice_pipelines.billing.errors import InvalidEntitlement
@@ -18,6 +21,36 @@ from flexprice_pipelines.catalog.models import Entitlement
 
 router = domain_router("/v1/entitlements", "entitlements")
 IdPath = Annotated[Id, Path(description="Entitlement id (ent_…).")]
+
+SEARCH = SearchSpec(
+    "entitlements",
+    Entitlement,
+    {
+        "id": SearchField("string"),
+        "status": SearchField("string"),
+        "created_at": SearchField("date"),
+        "updated_at": SearchField("date"),
+        "entity_type": SearchField("string"),
+        "entity_id": SearchField("string"),
+        "feature_id": SearchField("string"),
+        "feature_type": SearchField("string"),
+        "usage_limit": SearchField("number"),
+        "usage_reset_period": SearchField("string"),
+    },
+    shortcuts={
+        "plan_ids": Shortcut("entity_id", "in", {"entity_type": "PLAN"}),
+        "entity_type": Shortcut("entity_type"),
+        "entity_ids": Shortcut("entity_id", "in"),
+        "feature_ids": Shortcut("feature_id", "in"),
+        "feature_type": Shortcut("feature_type"),
+    },
+    flags={"is_enabled": None},
+)
+
+
+def _enabled(body: SearchRequest, now: datetime) -> list[ColumnElement[bool]]:
+    flag = getattr(body, "is_enabled", None)
+    return [] if flag is None else [Entitlement.is_enabled.is_(flag)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=EntitlementPublic)
@@ -47,6 +80,9 @@ def list_entitlements(
     return page_of(
         EntitlementPublic, catalog.repo(Entitlement).list(limit=page.limit, offset=page.offset, **chosen)
     )
+
+
+add_search_route(router, SEARCH, EntitlementPublic, extra=_enabled)
 
 
 @router.get("/{id}", response_model=EntitlementPublic)

@@ -11,6 +11,7 @@ from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
 from api.schemas.common import Id, ListResponse, Text
 from api.schemas.features import FeatureCreate, FeaturePublic, FeatureUpdate
+from api.search import SearchField, SearchSpec, Shortcut, add_search_route
 from flexprice_pipelines.billing.entitlements import FeatureType
 from flexprice_pipelines.billing.errors import InvalidEntitlement
 from flexprice_pipelines.catalog import NotFound
@@ -18,6 +19,28 @@ from flexprice_pipelines.catalog.models import Feature
 
 router = domain_router("/v1/features", "features")
 IdPath = Annotated[Id, Path(description="Feature id (feat_…).")]
+
+SEARCH = SearchSpec(
+    "features",
+    Feature,
+    {
+        "id": SearchField("string"),
+        "status": SearchField("string"),
+        "created_at": SearchField("date"),
+        "updated_at": SearchField("date"),
+        "name": SearchField("string"),
+        "lookup_key": SearchField("string"),
+        "type": SearchField("string"),
+        "meter_id": SearchField("string"),
+    },
+    shortcuts={
+        "feature_ids": Shortcut("id", "in"),
+        "lookup_key": Shortcut("lookup_key"),
+        "lookup_keys": Shortcut("lookup_key", "in"),
+        "meter_ids": Shortcut("meter_id", "in"),
+        "name_contains": Shortcut("name", "contains"),
+    },
+)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=FeaturePublic)
@@ -46,6 +69,9 @@ def list_features(
     """Features, oldest first; filter by ``lookup_key``, ``type`` or ``meter_id``."""
     chosen = filters(lookup_key=lookup_key, type=type.value if type else None, meter_id=meter_id)
     return page_of(FeaturePublic, catalog.repo(Feature).list(limit=page.limit, offset=page.offset, **chosen))
+
+
+add_search_route(router, SEARCH, FeaturePublic)
 
 
 @router.get("/{id}", response_model=FeaturePublic)

@@ -10,7 +10,8 @@ in a process forked after a render; uvicorn starts its workers with ``spawn``, s
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Query, Request, Response
 
@@ -19,6 +20,7 @@ from api.deps import CatalogDep, NowDep, WriteCatalogDep
 from api.routing import domain_router
 from api.schemas.common import Currency, Id, ListResponse, Pagination
 from api.schemas.invoices import InvoiceLinePublic, InvoicePublic, VoidRequest
+from api.search import SearchField, SearchSpec, Shortcut, add_search_route
 from flexprice_pipelines.catalog import CatalogSession, Conflict
 from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem
 from flexprice_pipelines.integrations.object_store import ObjectStore, object_store_from_settings
@@ -89,6 +91,57 @@ def list_invoices(
         items=_public(catalog, rows.items),
         pagination=Pagination(total=rows.total, limit=rows.limit, offset=rows.offset),
     )
+
+
+SEARCH = SearchSpec(
+    "invoices",
+    Invoice,
+    {
+        "id": SearchField("string"),
+        "status": SearchField("string"),
+        "created_at": SearchField("date"),
+        "updated_at": SearchField("date"),
+        "customer_id": SearchField("string"),
+        "subscription_id": SearchField("string"),
+        "invoice_type": SearchField("string"),
+        "invoice_status": SearchField("string"),
+        "payment_status": SearchField("string"),
+        "billing_reason": SearchField("string"),
+        "currency": SearchField("string"),
+        "invoice_number": SearchField("string"),
+        "billing_period": SearchField("string"),
+        "period_start": SearchField("date"),
+        "period_end": SearchField("date"),
+        "due_date": SearchField("date"),
+        "paid_at": SearchField("date"),
+        "finalized_at": SearchField("date"),
+        "voided_at": SearchField("date"),
+        "version": SearchField("number"),
+    },
+    shortcuts={
+        "invoice_ids": Shortcut("id", "in"),
+        "customer_id": Shortcut("customer_id"),
+        "subscription_id": Shortcut("subscription_id"),
+        "invoice_status": Shortcut("invoice_status", "in"),
+        "payment_status": Shortcut("payment_status", "in"),
+        "invoice_type": Shortcut("invoice_type"),
+        "billing_reason": Shortcut("billing_reason"),
+        "currency": Shortcut("currency"),
+    },
+    customer_column="customer_id",
+    expandable=frozenset({"line_items"}),
+    newest_first=True,
+    flags={"skip_line_items": None},
+)
+
+
+def _search_items(catalog: CatalogSession, rows: list[Any], body: Any, now: datetime) -> list[InvoicePublic]:
+    if getattr(body, "skip_line_items", None):
+        return [InvoicePublic.model_validate(row).model_copy(update={"line_items": []}) for row in rows]
+    return _public(catalog, rows)
+
+
+add_search_route(router, SEARCH, InvoicePublic, _search_items)
 
 
 @router.get("/{id}", response_model=InvoicePublic)

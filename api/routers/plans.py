@@ -11,12 +11,28 @@ from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
 from api.schemas.common import Id, ListResponse, Pagination, Text
 from api.schemas.plans import PlanCreate, PlanPublic, PlanUpdate
+from api.search import SearchField, SearchSpec, Shortcut, add_search_route
 from api.services.plans import create_plan as build_plan
 from api.services.plans import plans_public
 from flexprice_pipelines.catalog.models import Plan
 
 router = domain_router("/v1/plans", "plans")
 IdPath = Annotated[Id, Path(description="Plan id (plan_…).")]
+
+SEARCH = SearchSpec(
+    "plans",
+    Plan,
+    {
+        "id": SearchField("string"),
+        "status": SearchField("string"),
+        "created_at": SearchField("date"),
+        "updated_at": SearchField("date"),
+        "name": SearchField("string"),
+        "lookup_key": SearchField("string"),
+    },
+    shortcuts={"plan_ids": Shortcut("id", "in"), "lookup_key": Shortcut("lookup_key")},
+    expandable=frozenset({"prices", "entitlements"}),
+)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PlanPublic)
@@ -37,6 +53,9 @@ def list_plans(
         items=plans_public(catalog, rows.items),
         pagination=Pagination(total=rows.total, limit=rows.limit, offset=rows.offset),
     )
+
+
+add_search_route(router, SEARCH, PlanPublic, lambda catalog, rows, body, now: plans_public(catalog, rows))
 
 
 @router.get("/{id}", response_model=PlanPublic)

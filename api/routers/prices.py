@@ -11,12 +11,48 @@ from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
 from api.schemas.common import Currency, Id, ListResponse, Text
 from api.schemas.prices import PriceCreate, PricePublic, PriceUpdate
+from api.search import SearchField, SearchSpec, Shortcut, add_search_route
 from api.services.plans import create_price as attach_price
 from flexprice_pipelines.billing.pricing import BillingPeriod, PriceType
 from flexprice_pipelines.catalog.models import Price
 
 router = domain_router("/v1/prices", "prices")
 IdPath = Annotated[Id, Path(description="Price id (price_…).")]
+
+SEARCH = SearchSpec(
+    "prices",
+    Price,
+    {
+        "id": SearchField("string"),
+        "status": SearchField("string"),
+        "created_at": SearchField("date"),
+        "updated_at": SearchField("date"),
+        "currency": SearchField("string"),
+        "type": SearchField("string"),
+        "billing_model": SearchField("string"),
+        "billing_period": SearchField("string"),
+        "billing_period_count": SearchField("number"),
+        "invoice_cadence": SearchField("string"),
+        "billing_cadence": SearchField("string"),
+        "meter_id": SearchField("string"),
+        "entity_type": SearchField("string"),
+        "entity_id": SearchField("string"),
+        "lookup_key": SearchField("string"),
+        "trial_period_days": SearchField("number"),
+    },
+    shortcuts={
+        "price_ids": Shortcut("id", "in"),
+        "plan_ids": Shortcut("entity_id", "in", {"entity_type": "PLAN"}),
+        "subscription_id": Shortcut("entity_id", "eq", {"entity_type": "SUBSCRIPTION"}),
+        "entity_type": Shortcut("entity_type"),
+        "entity_ids": Shortcut("entity_id", "in"),
+        "meter_ids": Shortcut("meter_id", "in"),
+        "billing_periods": Shortcut("billing_period", "in"),
+    },
+    sort_as_string=True,
+    # Prices here have no end date, so none is expired: the flag the SDK always sends changes nothing.
+    flags={"allow_expired_prices": False},
+)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PricePublic)
@@ -50,6 +86,9 @@ def list_prices(
         lookup_key=lookup_key,
     )
     return page_of(PricePublic, catalog.repo(Price).list(limit=page.limit, offset=page.offset, **chosen))
+
+
+add_search_route(router, SEARCH, PricePublic)
 
 
 @router.get("/{id}", response_model=PricePublic)

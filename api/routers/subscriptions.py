@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query, status
+from sqlalchemy import ColumnElement, or_
 
 from api.crud import PageDep, filters
 from api.deps import CatalogDep, NowDep, WriteCatalogDep
@@ -18,10 +20,11 @@ from api.schemas.subscriptions import (
     SubscriptionCreate,
     SubscriptionPublic,
 )
+from api.search import SearchField, SearchRequest, SearchSpec, Shortcut, add_search_route
 from api.services import subscriptions as service
 from flexprice_pipelines.billing.errors import InvalidPeriod
 from flexprice_pipelines.catalog import CatalogSession
-from flexprice_pipelines.catalog.models import Subscription
+from flexprice_pipelines.catalog.models import Subscription, SubscriptionLineItem
 
 router = domain_router("/v1/subscriptions", "subscriptions")
 IdPath = Annotated[Id, Path(description="Subscription id (subs_…).")]
@@ -75,6 +78,99 @@ def list_subscriptions(
         items=_public(catalog, rows.items),
         pagination=Pagination(total=rows.total, limit=rows.limit, offset=rows.offset),
     )
+
+
+SEARCH = SearchSpec(
+    "subscriptions",
+    Subscription,
+    {
+        "id": SearchField("string"),
+        "status": SearchField("string"),
+        "created_at": SearchField("date"),
+        "updated_at": SearchField("date"),
+        "customer_id": SearchField("string"),
+        "plan_id": SearchField("string"),
+        "lookup_key": SearchField("string"),
+        "currency": SearchField("string"),
+        "subscription_status": SearchField("string"),
+        "billing_cadence": SearchField("string"),
+        "billing_period": SearchField("string"),
+        "billing_period_count": SearchField("number"),
+        "start_date": SearchField("date"),
+        "end_date": SearchField("date"),
+        "current_period_start": SearchField("date"),
+        "current_period_end": SearchField("date"),
+        "trial_end": SearchField("date"),
+        "cancelled_at": SearchField("date"),
+    },
+    shortcuts={
+        "subscription_ids": Shortcut("id", "in"),
+        "customer_id": Shortcut("customer_id"),
+        "customer_ids": Shortcut("customer_id", "in"),
+        "plan_id": Shortcut("plan_id"),
+        "subscription_status": Shortcut("subscription_status", "in"),
+        "billing_cadence": Shortcut("billing_cadence", "in"),
+        "billing_period": Shortcut("billing_period", "in"),
+    },
+    customer_column="customer_id",
+    expandable=frozenset({"line_items"}),
+    # Line items are always included; the flag is taken for Flexprice compatibility.
+    flags={"with_line_items": None},
+)
+
+
+def _search_items(
+    catalog: CatalogSession, rows: list[Any], body: Any, now: datetime
+) -> list[SubscriptionPublic]:
+    return _public(catalog, rows)
+
+
+add_search_route(router, SEARCH, SubscriptionPublic, _search_items)
+
+LINE_ITEM_SEARCH = SearchSpec(
+    "subscription_line_items",
+    SubscriptionLineItem,
+    {
+        "id": SearchField("string"),
+        "status": SearchField("string"),
+        "created_at": SearchField("date"),
+        "updated_at": SearchField("date"),
+        "subscription_id": SearchField("string"),
+        "customer_id": SearchField("string"),
+        "plan_id": SearchField("string"),
+        "price_id": SearchField("string"),
+        "price_type": SearchField("string"),
+        "meter_id": SearchField("string"),
+        "display_name": SearchField("string"),
+        "currency": SearchField("string"),
+        "billing_period": SearchField("string"),
+        "invoice_cadence": SearchField("string"),
+        "start_date": SearchField("date"),
+        "end_date": SearchField("date"),
+    },
+    shortcuts={
+        "subscription_line_item_ids": Shortcut("id", "in"),
+        "subscription_ids": Shortcut("subscription_id", "in"),
+        "customer_ids": Shortcut("customer_id", "in"),
+        "entity_ids": Shortcut("plan_id", "in"),
+        "price_ids": Shortcut("price_id", "in"),
+        "meter_ids": Shortcut("meter_id", "in"),
+        "currencies": Shortcut("currency", "in"),
+        "billing_periods": Shortcut("billing_period", "in"),
+    },
+    customer_column="customer_id",
+    flags={"active_filter": True},
+)
+
+
+def _active(body: SearchRequest, now: datetime) -> list[ColumnElement[bool]]:
+    """``active_filter`` (Flexprice's default: true): line items not ended by now."""
+    if getattr(body, "active_filter", True) is False:
+        return []
+    return [or_(SubscriptionLineItem.end_date.is_(None), SubscriptionLineItem.end_date > now)]
+
+
+add_search_route(router, LINE_ITEM_SEARCH, LineItemPublic, path="/lineitems/search", extra=_active)
 
 
 @router.get("/{id}", response_model=SubscriptionPublic)

@@ -18,6 +18,7 @@ from api.schemas.wallets import (
     WalletTransactionPublic,
     WalletUpdate,
 )
+from api.search import SearchField, SearchSpec, Shortcut, add_search_route
 from api.services import wallets as service
 from flexprice_pipelines.catalog.models import Wallet, WalletTransaction
 
@@ -44,6 +45,62 @@ def list_wallets(
     """Wallets, oldest first, filtered by customer, currency or status."""
     chosen = filters(customer_id=customer_id, currency=currency, wallet_status=wallet_status)
     return page_of(WalletPublic, catalog.repo(Wallet).list(limit=page.limit, offset=page.offset, **chosen))
+
+
+SEARCH = SearchSpec(
+    "wallets",
+    Wallet,
+    {
+        "id": SearchField("string"),
+        "status": SearchField("string"),
+        "created_at": SearchField("date"),
+        "updated_at": SearchField("date"),
+        "customer_id": SearchField("string"),
+        "name": SearchField("string"),
+        "currency": SearchField("string"),
+        "wallet_type": SearchField("string"),
+        "wallet_status": SearchField("string"),
+    },
+    shortcuts={"wallet_ids": Shortcut("id", "in")},
+    customer_column="customer_id",
+    sort_as_string=True,
+    status_column="wallet_status",
+    status_values=("active", "frozen", "closed"),
+)
+add_search_route(router, SEARCH, WalletPublic)
+
+TRANSACTION_SEARCH = SearchSpec(
+    "wallet_transactions",
+    WalletTransaction,
+    {
+        "id": SearchField("string"),
+        "status": SearchField("string"),
+        "created_at": SearchField("date"),
+        "updated_at": SearchField("date"),
+        "wallet_id": SearchField("string"),
+        "customer_id": SearchField("string"),
+        "type": SearchField("string"),
+        "currency": SearchField("string"),
+        "transaction_status": SearchField("string"),
+        "transaction_reason": SearchField("string"),
+        "reference_type": SearchField("string"),
+        "reference_id": SearchField("string"),
+        "priority": SearchField("number"),
+        "expiry_date": SearchField("date"),
+    },
+    shortcuts={
+        "id": Shortcut("id"),
+        "type": Shortcut("type"),
+        "transaction_status": Shortcut("transaction_status"),
+        "transaction_reason": Shortcut("transaction_reason"),
+        "reference_type": Shortcut("reference_type"),
+        "reference_id": Shortcut("reference_id"),
+        "created_by": Shortcut("created_by"),
+    },
+    customer_column="customer_id",
+    newest_first=True,
+)
+add_search_route(router, TRANSACTION_SEARCH, WalletTransactionPublic, path="/transactions/search")
 
 
 @router.get("/{id}", response_model=WalletPublic)
