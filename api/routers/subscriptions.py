@@ -90,7 +90,6 @@ SEARCH = SearchSpec(
         "updated_at": SearchField("date"),
         "customer_id": SearchField("string"),
         "plan_id": SearchField("string"),
-        "lookup_key": SearchField("string"),
         "currency": SearchField("string"),
         "subscription_status": SearchField("string"),
         "billing_cadence": SearchField("string"),

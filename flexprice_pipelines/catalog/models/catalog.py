@@ -55,7 +55,11 @@ class Feature(ScopedModel):
     __tablename__ = "features"
     __id_prefix__ = "feat"
     __entity_name__ = "feature"
-    __table_args__ = (scope_index("features"), unique_in_scope("features", "lookup_key"))
+    __table_args__ = (
+        scope_index("features"),
+        Index("ix_features_meter", "tenant_id", "environment_id", "meter_id"),
+        unique_in_scope("features", "lookup_key"),
+    )
 
     name: Mapped[str]
     lookup_key: Mapped[str | None]
@@ -88,6 +92,8 @@ class Price(ScopedModel):
     __entity_ref__ = ("entity_type", "entity_id")
     __table_args__ = (
         scope_index("prices"),
+        Index("ix_prices_entity_id", "tenant_id", "environment_id", "entity_id"),
+        Index("ix_prices_meter", "tenant_id", "environment_id", "meter_id"),
         unique_in_scope("prices", "lookup_key"),
         Index("ix_prices_entity", "tenant_id", "environment_id", "entity_type", "entity_id"),
     )
@@ -120,6 +126,8 @@ class Entitlement(ScopedModel):
     __entity_ref__ = ("entity_type", "entity_id")
     __table_args__ = (
         scope_index("entitlements"),
+        Index("ix_entitlements_feature", "tenant_id", "environment_id", "feature_id"),
+        Index("ix_entitlements_entity_id", "tenant_id", "environment_id", "entity_id"),
         unique_in_scope("entitlements", "entity_type", "entity_id", "feature_id"),
     )
 

@@ -32,6 +32,7 @@ class Invoice(ScopedModel):
     __entity_name__ = "invoice"
     __table_args__ = (
         scope_index("invoices"),
+        Index("ix_invoices_subscription", "tenant_id", "environment_id", "subscription_id"),
         Index("ix_invoices_customer", "tenant_id", "environment_id", "customer_id"),
         unique_in_scope("invoices", "invoice_number"),
         unique_in_scope("invoices", "idempotency_key"),

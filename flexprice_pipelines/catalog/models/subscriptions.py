@@ -17,6 +17,7 @@ class Subscription(ScopedModel):
     __entity_name__ = "subscription"
     __table_args__ = (
         scope_index("subscriptions"),
+        Index("ix_subscriptions_plan", "tenant_id", "environment_id", "plan_id"),
         Index("ix_subscriptions_customer", "tenant_id", "environment_id", "customer_id"),
         Index("ix_subscriptions_period_end", "tenant_id", "environment_id", "current_period_end"),
     )
@@ -53,6 +54,10 @@ class SubscriptionLineItem(ScopedModel):
     __entity_name__ = "subscription line item"
     __table_args__ = (
         scope_index("subscription_line_items"),
+        Index("ix_subscription_line_items_meter", "tenant_id", "environment_id", "meter_id"),
+        Index("ix_subscription_line_items_price", "tenant_id", "environment_id", "price_id"),
+        Index("ix_subscription_line_items_plan", "tenant_id", "environment_id", "plan_id"),
+        Index("ix_subscription_line_items_customer", "tenant_id", "environment_id", "customer_id"),
         Index("ix_subscription_line_items_subscription", "tenant_id", "environment_id", "subscription_id"),
     )
 

@@ -52,6 +52,8 @@ class WalletTransaction(ScopedModel):
     __entity_name__ = "wallet transaction"
     __table_args__ = (
         scope_index("wallet_transactions"),
+        Index("ix_wallet_transactions_reference", "tenant_id", "environment_id", "reference_id"),
+        Index("ix_wallet_transactions_customer", "tenant_id", "environment_id", "customer_id"),
         Index("ix_wallet_transactions_wallet", "tenant_id", "environment_id", "wallet_id"),
         unique_in_scope("wallet_transactions", "idempotency_key"),
     )
