@@ -1,0 +1,105 @@
+"""The official Flexprice Python SDK (``flexprice`` 2.1.43, a dev dependency) lists through
+``POST /v1/<resource>/search``: against a real uvicorn server on 127.0.0.1 (the one
+``test_schemathesis.py`` starts), its searches return our rows, parsed by its own models."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.test_schemathesis import server  # noqa: F401  (the fixture: a real server + a tenant key)
+
+flexprice = pytest.importorskip(
+    "flexprice", reason="the Flexprice SDK is a dev dependency (pip install -e '.[dev]')"
+)
+pytestmark = [pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+def sdk(server: tuple[str, str]) -> Iterator[tuple[object, httpx.Client]]:  # noqa: F811
+    base, key = server
+    client = flexprice.Flexprice(server_url=f"{base}/v1", api_key_auth=key)
+    with httpx.Client(base_url=base, headers={"x-api-key": key}) as http:
+        yield client, http
+
+
+def test_the_sdk_lists_customers_and_features_through_search(sdk: tuple[object, httpx.Client]) -> None:
+    client, http = sdk
+    made = []
+    for index, name in enumerate(["Acme", "Globex", "Acme Labs"]):
+        response = http.post("/v1/customers", json={"external_id": f"sdk-{index}", "name": name})
+        assert response.status_code == 201, response.text
+        made.append(response.json())
+    meter = http.post(
+        "/v1/meters", json={"event_name": "api_call", "name": "API calls", "aggregation": {"type": "COUNT"}}
+    ).json()
+    feature = http.post(
+        "/v1/features",
+        json={"name": "API calls", "type": "metered", "meter_id": meter["id"], "lookup_key": "calls"},
+    ).json()
+
+    everyone = client.customers.query_customer(limit=2)  # type: ignore[attr-defined]
+    assert [c.id for c in everyone.items] == [made[0]["id"], made[1]["id"]]
+    assert (everyone.pagination.total, everyone.pagination.limit, everyone.pagination.offset) == (3, 2, 0)
+
+    acme = client.customers.query_customer(  # type: ignore[attr-defined]
+        filters=[
+            {"field": "name", "operator": "contains", "data_type": "string", "value": {"string": "acme"}}
+        ],
+        sort=[{"field": "name", "direction": "desc"}],
+    )
+    assert [(c.name, c.external_id) for c in acme.items] == [("Acme Labs", "sdk-2"), ("Acme", "sdk-0")]
+    assert acme.items[0].created_at is not None and acme.items[0].status == "published"
+
+    by_external = client.customers.query_customer(external_ids=["sdk-1"])  # type: ignore[attr-defined]
+    assert [c.id for c in by_external.items] == [made[1]["id"]]
+
+    features = client.features.query_feature(lookup_keys=["calls"])  # type: ignore[attr-defined]
+    assert [(f.id, f.name, f.lookup_key) for f in features.items] == [(feature["id"], "API calls", "calls")]
+    assert features.pagination.total == 1
+
+
+def test_the_sdk_reports_our_400(sdk: tuple[object, httpx.Client]) -> None:
+    client, _ = sdk
+    from flexprice.models.errors import FlexpriceError
+
+    with pytest.raises(FlexpriceError) as raised:
+        client.customers.query_customer(  # type: ignore[attr-defined]
+            filters=[{"field": "colour", "operator": "eq", "data_type": "string", "value": {"string": "red"}}]
+        )
+    assert raised.value.status_code == 400
+    assert json.loads(raised.value.body)["error"]["details"][0]["field"] == "body.filters.0.field"
+
+
+def test_spec_is_read_from_the_shared_folder_only_when_present() -> None:
+    """The search request bodies name Flexprice's filter fields (where the spec is at hand)."""
+    spec_path = (
+        Path(__file__).resolve().parents[3] / ".." / "shared" / "flexprice" / "openapi.json"
+    ).resolve()
+    if not spec_path.exists():
+        pytest.skip(f"Flexprice's OpenAPI document is not at {spec_path}")
+    from api.app import openapi_schema
+    from api.search import SearchRequest
+
+    theirs = json.loads(spec_path.read_text())["components"]["schemas"]
+    ours = openapi_schema()["components"]["schemas"]
+    for resource in (
+        "Customer",
+        "Feature",
+        "Plan",
+        "Price",
+        "Entitlement",
+        "Subscription",
+        "Invoice",
+        "Coupon",
+    ):
+        their_fields = set(theirs[f"types.{resource}Filter"]["properties"])
+        our_fields = set(ours[f"{resource}sSearch"]["properties"])
+        # Every shortcut we take is one of Flexprice's (the DSL's own fields are taken everywhere).
+        shortcuts = our_fields - set(SearchRequest.model_fields)
+        assert shortcuts and shortcuts <= their_fields, (resource, shortcuts - their_fields)
+        assert {"filters", "sort", "limit", "offset", "order", "expand", "status"} <= our_fields
