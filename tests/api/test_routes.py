@@ -15,6 +15,9 @@ def _field_names(response: Any) -> list[str]:
     return [d["field"] for d in response.json()["error"]["details"]]
 
 
+SEARCHED = ["customers", "features", "plans", "prices", "entitlements", "subscriptions"]
+SEARCHED += ["subscriptions/lineitems", "invoices", "coupons", "wallets", "wallets/transactions"]
+
 # (method, collection, needs an id, body, field the 422 must name)
 BAD_BODIES: list[tuple[str, str, bool, dict[str, Any], str]] = [
     (
@@ -126,6 +129,8 @@ BAD_BODIES: list[tuple[str, str, bool, dict[str, Any], str]] = [
         "body.url",
     ),
     ("PUT", "/v1/webhooks/endpoints", True, {"enabled_events": ["invoice.paid"]}, "body.enabled_events.0"),
+    # Searches: a malformed shape is the usual 422 (DSL errors are 400s: tests/api/test_search.py).
+    *[("POST", f"/v1/{resource}/search", False, {"limit": "5"}, "body.limit") for resource in SEARCHED],
 ]
 
 

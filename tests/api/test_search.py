@@ -108,7 +108,7 @@ def test_search_filters_pages_and_sorts_within_the_callers_scope(
     assert listed["pagination"] == {"total": len(ids), "limit": 1000, "offset": 0}
 
     # An id filter, descending by id, paged by two.
-    body = {"filters": [_ids_in([*mine, theirs["id"]])], "sort": [{"field": "id", "direction": "desc"}]}
+    body: Obj = {"filters": [_ids_in([*mine, theirs["id"]])], "sort": [{"field": "id", "direction": "desc"}]}
     if path in ("/v1/prices/search", "/v1/wallets/search"):  # Flexprice types sort as one field name here
         body["sort"], body["order"] = "id", "desc"
     first = _search(tenant, path, {**body, "limit": 2})
