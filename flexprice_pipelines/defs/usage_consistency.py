@@ -26,10 +26,11 @@ from flexprice_pipelines.billing.meters import AggregationType
 from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.billing.periods import BillingWindow
 from flexprice_pipelines.defs.billing.catalog_terms import load_environment_terms, tenant_scopes
-from flexprice_pipelines.defs.resources import CatalogResource, ClockResource, WarehouseResource, as_utc
+from flexprice_pipelines.defs.resources import CatalogResource, ClockResource, WarehouseResource
 from flexprice_pipelines.rating.windows import WindowRole, plan_partition
 from flexprice_pipelines.usage.consistency import compare_usage
 from flexprice_pipelines.usage.queries import WindowUsage, window_usage
+from flexprice_pipelines.warehouse.reads import as_utc
 
 
 def build_consistency_check(
@@ -77,19 +78,6 @@ def build_consistency_check(
 
 
 FCT_PERIOD_USAGE = "fct_period_usage"
-# Keyed by the interval counted, [usage_start, window_end): a line item starting or ending inside a
-# subscription window is billed over that part only, and the read model is read over the same part.
-_FCT_SQL = {
-    "duckdb": (
-        "select environment_id, external_customer_id, meter_id, window_start, window_end, usage_start, "
-        "aggregation_type, quantity from fct_period_usage where tenant_id = $tenant and period_key = $period"
-    ),
-    "clickhouse": (
-        "select environment_id, external_customer_id, meter_id, window_start, window_end, usage_start, "
-        "aggregation_type, quantity from {db}.fct_period_usage "
-        "where tenant_id = {tenant:String} and period_key = {period:String}"
-    ),
-}
 _COUNTS = {AggregationType.COUNT.value, AggregationType.COUNT_UNIQUE.value}
 
 
@@ -148,12 +136,10 @@ def load_fct_period_usage(context: Any) -> list[WindowUsage]:
     """``fct_period_usage`` rows of the partition, keyed like the read model by the interval counted."""
     tenant, month = _partition(context)
     warehouse: WarehouseResource = context.resources.warehouse
-    store = warehouse.store()
-    try:
-        sql = _FCT_SQL["duckdb" if store.dialect == "duckdb" else "clickhouse"]
-        rows = store.query(sql, {"tenant": tenant, "period": month.key})
-    finally:
-        store.close()
+    # Keyed by the interval counted, [usage_start, window_end): a line item starting or ending inside a
+    # subscription window is billed over that part only, and the read model is read over the same part.
+    with warehouse.open() as store:
+        rows = store.period_usage_intervals(tenant, month.key)
     out: dict[tuple[str, str, datetime, datetime], WindowUsage] = {}
     for env, customer, meter_id, _start, end, usage_start, aggregation, quantity in rows:
         value = None if quantity is None else Decimal(str(quantity))
