@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -77,7 +78,7 @@ def test_a_command_that_loads_the_dbt_assets_prints_the_fix(monkeypatch: pytest.
             "the dbt manifest dbt/target/manifest.json is missing: run `flexprice dbt-prepare`"
         )
 
-    monkeypatch.setattr(cli.importlib, "import_module", unprepared)
+    monkeypatch.setattr(importlib, "import_module", unprepared)
     result = CliRunner().invoke(cli.app, ["bill", "--tenant", "t", "--period", "2026-01"])
     assert result.exit_code == 1
     assert "flexprice bill: the dbt manifest" in result.output
