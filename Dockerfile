@@ -17,9 +17,10 @@ RUN mkdir -p flexprice_pipelines api sensors \
 
 COPY . .
 # Editable install: the pipeline finds the dbt project and the Typst template beside the package in /app.
-# The dbt manifest is parsed at build time (parsing needs no database); dbt writes run artifacts to dbt/target.
+# The dbt manifest is prepared at build time (`flexprice dbt-prepare`; parsing needs no database): loading the
+# definitions only reads it. dbt writes run artifacts to dbt/target.
 RUN pip install --no-deps -e . \
-    && (cd dbt && dbt parse --project-dir . --profiles-dir . --quiet) \
+    && flexprice dbt-prepare \
     && useradd --system --uid 10001 --home-dir /data flexprice \
     && mkdir -p /data && chown flexprice /data && chown -R flexprice /app/dbt
 

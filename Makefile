@@ -4,10 +4,15 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The dbt manifest the @dbt_assets load (never parsed on import): rebuilt when a file of the dbt project is
+# newer, which on a fresh clone (no manifest yet) is always.
+MANIFEST := dbt/target/manifest.json
+DBT_SOURCES := $(wildcard dbt/dbt_project.yml dbt/packages.yml dbt/dependencies.yml) \
+	$(shell find dbt/models dbt/macros dbt/tests dbt/seeds dbt/snapshots dbt/analyses -type f 2>/dev/null)
 
-.PHONY: install test lint typecheck unit demo clean
+.PHONY: install dbt-prepare test lint typecheck unit demo clean
 
-install: $(STAMP)
+install: $(STAMP) $(MANIFEST)
 
 # uv when present (or installable into the venv); plain pip otherwise.
 $(STAMP): pyproject.toml
@@ -18,6 +23,13 @@ $(STAMP): pyproject.toml
 	if [ -n "$$UV" ]; then $$UV pip install --python $(PY) -q -e '.[dev]'; \
 	else $(PY) -m pip install -q -e '.[dev]'; fi
 	@touch $(STAMP)
+
+$(MANIFEST): $(STAMP) $(DBT_SOURCES)
+	$(BIN)/flexprice dbt-prepare
+
+# By hand, e.g. after switching branches: parse the dbt project again.
+dbt-prepare: $(STAMP)
+	$(BIN)/flexprice dbt-prepare
 
 lint: install
 	$(BIN)/ruff check --no-cache .

@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "backfill": ("flexprice_pipelines.pipeline_cli:backfill", "Bill a range of months for one tenant."),
     "docs": ("flexprice_pipelines.docs_cli:docs", "Generate (or serve) the dbt docs for the usage models."),
+    "dbt-prepare": (
+        "flexprice_pipelines.dbt_project:dbt_prepare",
+        "Parse the dbt project into its manifest (run at install and image build).",
+    ),
     "demo": ("flexprice_pipelines.demo.cli:demo", "Seed a demo tenant, bill three months, write PDFs."),
     "dev": ("flexprice_pipelines.dev:dev", "Run the api, the sink and Dagster together on 127.0.0.1."),
 }
@@ -50,7 +54,14 @@ def _load(name: str) -> Any:
     """The click command behind ``name`` (Typer vendors its own click, so it is typed loosely)."""
     target, _ = COMMANDS[name]
     module_name, attribute = target.split(":")
-    obj: Any = getattr(importlib.import_module(module_name), attribute)
+    from flexprice_pipelines.dbt_project import ManifestNotPrepared
+
+    try:
+        module = importlib.import_module(module_name)
+    except ManifestNotPrepared as exc:  # the pipeline's commands load the dbt assets
+        typer.echo(f"flexprice {name}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    obj: Any = getattr(module, attribute)
     command: Any
     if isinstance(obj, typer.Typer):
         command = typer.main.get_group(obj)

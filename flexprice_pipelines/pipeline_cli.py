@@ -1,17 +1,13 @@
 """``flexprice bill`` and ``flexprice backfill``: materialize billing partitions from the command line.
 
-Runs are recorded in the Dagster instance of ``DAGSTER_HOME`` (so they show in the UI) or, without
-it, in a throwaway instance. Resources come from ``Settings`` exactly as in ``dagster dev``.
+The runs themselves are launched by ``defs/runs.py`` (``bill_partitions``), the Dagster side; this
+module parses the options and prints what the runs billed.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 
-import dagster as dg
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -22,23 +18,11 @@ from flexprice_pipelines.catalog.db import make_engine, session_factory
 from flexprice_pipelines.catalog.models import Invoice
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.tenancy import find_scope, tenant_scopes
-from flexprice_pipelines.defs.billing.assets import ALL_BILLING_ASSETS, BILLING_ASSETS
-from flexprice_pipelines.defs.partitions import TENANTS, billing_partition_key
-from flexprice_pipelines.defs.resources import build_resources
+from flexprice_pipelines.defs.runs import bill_partitions
 from flexprice_pipelines.settings import Settings
 
 _NOW_HELP = "Freeze the pipeline clock (ISO 8601 with offset) to replay a past moment; default: now."
 _ENGINE_HELP = "Usage from the dbt models ('dbt') or the in-process reference aggregation ('python')."
-
-
-@contextmanager
-def _instance() -> Iterator[dg.DagsterInstance]:
-    if os.environ.get("DAGSTER_HOME"):
-        with dg.DagsterInstance.get() as instance:
-            yield instance
-    else:
-        with dg.DagsterInstance.ephemeral() as instance:
-            yield instance
 
 
 def months_between(first: YearMonth, last: YearMonth) -> list[YearMonth]:
@@ -55,37 +39,6 @@ def resolve_tenant(settings: Settings, tenant: str) -> str:
     """The tenant id for a tenant id or name."""
     with session_factory(make_engine(settings.resolved_database_url))() as session:
         return find_scope(session, tenant).tenant_id
-
-
-def bill_partitions(
-    settings: Settings,
-    tenant_id: str,
-    months: list[YearMonth],
-    *,
-    now: str | None = None,
-    engine: str = "dbt",
-) -> list[dg.ExecuteInProcessResult]:
-    """Materialize the billing assets for each (tenant, month) in order; idempotent."""
-    if engine not in {"dbt", "python"}:
-        raise typer.BadParameter("engine must be 'dbt' or 'python'")
-    resources = build_resources(settings, frozen_at=now, usage_engine=engine)
-    assets = ALL_BILLING_ASSETS if engine == "dbt" else BILLING_ASSETS
-    results = []
-    with _instance() as instance:
-        if not instance.has_dynamic_partition(TENANTS.name or "tenants", tenant_id):
-            instance.add_dynamic_partitions(TENANTS.name or "tenants", [tenant_id])
-        for month in months:
-            results.append(
-                dg.materialize(
-                    assets,
-                    partition_key=billing_partition_key(tenant_id, month),
-                    resources=resources,
-                    instance=instance,
-                    raise_on_error=False,
-                    tags={"flexprice/command": "bill", "flexprice/period": month.key},
-                )
-            )
-    return results
 
 
 def invoice_table(settings: Settings, tenant_id: str, month: YearMonth) -> Table:

@@ -23,7 +23,8 @@ from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.scope import Scope
 from flexprice_pipelines.defs.jobs import billing_job
 from flexprice_pipelines.defs.partitions import billing_partition_key
-from flexprice_pipelines.defs.resources import CatalogResource, IngestedCustomer, WarehouseResource
+from flexprice_pipelines.defs.resources import CatalogResource, WarehouseResource
+from flexprice_pipelines.warehouse.reads import IngestedCustomer
 from sensors.cursor import dump_cursor, load_cursor
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -76,7 +77,8 @@ def late_events_sensor(
     """Re-runs partitions whose drafts may change because events were ingested since the last tick."""
     state = load_cursor(context.cursor)
     since = datetime.fromisoformat(state["ingested_at"]) if "ingested_at" in state else _EPOCH
-    ingested = warehouse.customers_ingested_since(since)
+    with warehouse.open() as store:
+        ingested = store.customers_ingested_since(since)
     if not ingested:
         return dg.SensorResult(run_requests=[], cursor=dump_cursor(state))
     newest = max(row.newest_ingested_at for row in ingested).isoformat()

@@ -27,7 +27,7 @@ def pipeline_definitions(settings: Settings | None = None) -> dg.Definitions:
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """Everything: the pipeline merged with the integrations (PDFs, Stripe, HubSpot, webhooks), from ``settings``."""
-    from flexprice_pipelines.integrations.definitions import integration_definitions
+    from flexprice_pipelines.defs.integrations.definitions import integration_definitions
 
     chosen = settings or Settings()
     return dg.Definitions.merge(pipeline_definitions(chosen), integration_definitions(chosen))

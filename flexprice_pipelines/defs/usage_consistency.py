@@ -1,8 +1,8 @@
 """The usage read model's consistency check on dbt's ``fct_period_usage``, per (tenant, period) partition.
 
-``usage.consistency.build_consistency_check`` compares rows; this module supplies the two sides of
-one partition, keyed (customer, environment/meter, counted interval): the partition's billed usage
-windows — the CYCLE windows ``plan_partition`` gives ``billing_windows`` (every environment of the
+``build_consistency_check`` wraps ``usage.consistency.compare_usage`` in an asset check; this module
+also supplies the two sides of one partition, keyed (customer, environment/meter, counted interval):
+the partition's billed usage windows — the CYCLE windows ``plan_partition`` gives ``billing_windows`` (every environment of the
 tenant) — evaluated on the read model, and the ``fct_period_usage`` rows of the same slice.
 
 The windows come from the billing plan, not from the read model's tracked windows: the read model also
@@ -15,6 +15,7 @@ interval the read model does not track as a row is folded from its per-event row
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -26,25 +27,58 @@ from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.billing.periods import BillingWindow
 from flexprice_pipelines.billing.rating.windows import WindowRole, plan_partition
 from flexprice_pipelines.catalog.tenancy import tenant_scopes
-from flexprice_pipelines.defs.resources import CatalogResource, ClockResource, WarehouseResource, as_utc
+from flexprice_pipelines.defs.resources import CatalogResource, ClockResource, WarehouseResource
 from flexprice_pipelines.ledger.terms import load_environment_terms
-from flexprice_pipelines.usage.consistency import build_consistency_check
+from flexprice_pipelines.usage.consistency import compare_usage
 from flexprice_pipelines.usage.queries import WindowUsage, window_usage
+from flexprice_pipelines.warehouse.reads import as_utc
+
+
+def build_consistency_check(
+    asset: Any,
+    *,
+    load_read_model: Callable[[Any], Sequence[WindowUsage]],
+    load_warehouse: Callable[[Any], Sequence[WindowUsage]],
+    closed_at: Callable[[Any], datetime],
+    name: str = "usage_read_model_matches_fct_period_usage",
+    tolerance: Decimal = Decimal(0),
+    required_resource_keys: set[str] | None = None,
+) -> Any:
+    """A Dagster asset check on ``asset`` that fails listing the differing (customer, meter, window) rows.
+
+    The loaders receive the check's context (partition keys, resources) and return each side's rows
+    for the slice being checked. The pipeline's read-model side (``load_read_model`` below) reads the
+    windows the partition bills with ``queries.window_usage``; ``queries.closed_billing_windows`` also
+    lists tracked windows nothing bills (trial windows, entitled-only meters), so it is no key set.
+    """
+
+    @dg.asset_check(
+        asset=asset,
+        name=name,
+        description="Real-time usage read model equals fct_period_usage on every closed billing window.",
+        required_resource_keys=required_resource_keys or set(),
+        blocking=False,
+    )
+    def _check(context):  # type: ignore[no-untyped-def]  # dagster refuses a string annotation here
+        differences = compare_usage(
+            load_read_model(context),
+            load_warehouse(context),
+            closed_at=closed_at(context),
+            tolerance=tolerance,
+        )
+        return dg.AssetCheckResult(
+            passed=not differences,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "differences": len(differences),
+                "first_differences": dg.MetadataValue.json([d.as_row() for d in differences[:50]]),
+            },
+        )
+
+    return _check
+
 
 FCT_PERIOD_USAGE = "fct_period_usage"
-# Keyed by the interval counted, [usage_start, window_end): a line item starting or ending inside a
-# subscription window is billed over that part only, and the read model is read over the same part.
-_FCT_SQL = {
-    "duckdb": (
-        "select environment_id, external_customer_id, meter_id, window_start, window_end, usage_start, "
-        "aggregation_type, quantity from fct_period_usage where tenant_id = $tenant and period_key = $period"
-    ),
-    "clickhouse": (
-        "select environment_id, external_customer_id, meter_id, window_start, window_end, usage_start, "
-        "aggregation_type, quantity from {db}.fct_period_usage "
-        "where tenant_id = {tenant:String} and period_key = {period:String}"
-    ),
-}
 _COUNTS = {AggregationType.COUNT.value, AggregationType.COUNT_UNIQUE.value}
 
 
@@ -103,12 +137,10 @@ def load_fct_period_usage(context: Any) -> list[WindowUsage]:
     """``fct_period_usage`` rows of the partition, keyed like the read model by the interval counted."""
     tenant, month = _partition(context)
     warehouse: WarehouseResource = context.resources.warehouse
-    store = warehouse.store()
-    try:
-        sql = _FCT_SQL["duckdb" if store.dialect == "duckdb" else "clickhouse"]
-        rows = store.query(sql, {"tenant": tenant, "period": month.key})
-    finally:
-        store.close()
+    # Keyed by the interval counted, [usage_start, window_end): a line item starting or ending inside a
+    # subscription window is billed over that part only, and the read model is read over the same part.
+    with warehouse.open() as store:
+        rows = store.period_usage_intervals(tenant, month.key)
     out: dict[tuple[str, str, datetime, datetime], WindowUsage] = {}
     for env, customer, meter_id, _start, end, usage_start, aggregation, quantity in rows:
         value = None if quantity is None else Decimal(str(quantity))

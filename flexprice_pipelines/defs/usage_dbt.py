@@ -3,11 +3,13 @@
 ``billing_windows`` writes the partition's windows and meter snapshot with ``warehouse.billing_inputs``;
 the ``@dbt_assets`` below build ``stg_events → int_meter_events → fct_period_usage(_buckets)`` with the
 partition vars (``tenant_id``, ``period``); ``period_usage`` reads the rows back as ``UsageRow``.
+
+The manifest is prepared at install time (``flexprice dbt-prepare``, ``dbt_project.py``); importing this
+module only reads it, and fails with ``ManifestNotPrepared`` when it is missing or stale.
 """
 
 import json
-import os
-import subprocess
+import threading
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,58 +25,24 @@ from flexprice_pipelines.billing.meters import ARITHMETIC, Meter
 from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.billing.rating.rate import UsageRow
 from flexprice_pipelines.billing.rating.windows import UsageWindow, WindowRole
-from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys
-from flexprice_pipelines.defs.resources import (
-    WAREHOUSE_POOL,
-    WarehouseResource,
+from flexprice_pipelines.dbt_project import (
+    connection_profile,
     dbt_executable,
     dbt_project_dir,
+    require_manifest,
+    write_profiles_dir,
 )
+from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys
+from flexprice_pipelines.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from flexprice_pipelines.warehouse import billing_inputs as inputs
 from flexprice_pipelines.warehouse.duckdb_store import DuckDBWarehouse
 
 DBT_DIR = dbt_project_dir()
 USAGE_MODELS = "+fct_period_usage +fct_period_usage_buckets"
 
-
-# What ``dbt parse`` reads: a change to any of these makes an existing manifest stale.
-_PROJECT_FILES = ("dbt_project.yml", "packages.yml", "dependencies.yml")
-_PROJECT_DIRS = ("models", "macros", "tests", "seeds", "snapshots", "analyses")
-
-
-def _manifest_is_stale(manifest: Path, project_dir: Path = DBT_DIR) -> bool:
-    """Whether ``manifest`` is missing or older than a file of the dbt project (a model added or edited)."""
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    sources = [project_dir / name for name in _PROJECT_FILES]
-    sources += [f for d in _PROJECT_DIRS for f in (project_dir / d).rglob("*")]
-    return any(f.is_file() and f.stat().st_mtime > built for f in sources)
-
-
-def _manifest() -> Path:
-    """The dbt manifest; (re)parsed when missing (a fresh clone) or stale — parsing needs no database.
-
-    A manifest older than the models would lack a model that ``dbt build`` then runs, and dagster-dbt fails
-    on the unknown node (``KeyError: 'model.flexprice.…'``).
-    """
-    project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
-    project.prepare_if_dev()
-    if _manifest_is_stale(project.manifest_path):
-        subprocess.run(
-            [
-                dbt_executable(),
-                "parse",
-                "--project-dir",
-                str(DBT_DIR),
-                "--profiles-dir",
-                str(DBT_DIR),
-                "--quiet",
-            ],
-            check=True,
-            cwd=DBT_DIR,
-        )
-    return project.manifest_path
+# One profiles directory per warehouse URL for the process (``DbtUsageResource.profiles_dir``).
+_PROFILES: dict[str, Path] = {}
+_PROFILES_LOCK = threading.Lock()
 
 
 class UsageTranslator(DagsterDbtTranslator):
@@ -96,7 +64,8 @@ class DbtUsageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     warehouse_url: str
 
     def profile_env(self) -> dict[str, str]:
-        """The env vars ``dbt/profiles.yml`` reads for this warehouse URL."""
+        """The values of the variables ``dbt/profiles.yml`` reads, for this warehouse URL (what the profile
+        written by ``profiles_dir`` holds)."""
         if self.warehouse_url.startswith("duckdb://"):
             return {
                 "FLEXPRICE_DBT_TARGET": "duckdb",
@@ -122,12 +91,27 @@ class DbtUsageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         else:
             yield
 
+    def target(self) -> str:
+        """The ``dbt/profiles.yml`` output for this warehouse: ``duckdb`` or ``clickhouse``."""
+        return self.profile_env()["FLEXPRICE_DBT_TARGET"]
+
+    def profiles_dir(self) -> Path:
+        """A profiles directory whose ``flexprice`` profile connects to this warehouse (written once per
+        process and URL): the connection travels in ``DbtCliResource`` arguments, never in ``os.environ``."""
+        with _PROFILES_LOCK:
+            directory = _PROFILES.get(self.warehouse_url)
+            if directory is None:
+                profile = connection_profile(self.target(), self.profile_env(), DBT_DIR)
+                directory = _PROFILES[self.warehouse_url] = write_profiles_dir(profile)
+            return directory
+
     def cli(self) -> DbtCliResource:
-        """A ``DbtCliResource`` with the venv's dbt; the profile's env vars are set for the dbt subprocess."""
-        # dbt reads its connection from env vars (profiles.yml); the subprocess inherits them.
-        os.environ.update(self.profile_env())
+        """A ``DbtCliResource`` with the venv's dbt, pointed at this warehouse by ``profiles_dir`` and ``target``."""
         return DbtCliResource(
-            project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), dbt_executable=dbt_executable()
+            project_dir=str(DBT_DIR),
+            profiles_dir=str(self.profiles_dir()),
+            target=self.target(),
+            dbt_executable=dbt_executable(),
         )
 
 
@@ -150,7 +134,7 @@ def recheck_months(month: YearMonth, count: int = RECHECK_MONTHS) -> list[YearMo
 
 
 @dbt_assets(
-    manifest=_manifest(),
+    manifest=require_manifest(DBT_DIR),
     select=USAGE_MODELS,
     partitions_def=BILLING_PARTITIONS,
     dagster_dbt_translator=UsageTranslator(),
@@ -193,7 +177,7 @@ def write_dbt_inputs(
         if w.role is WindowRole.CYCLE
     ]
     snapshot = [meter.model_copy(update={"id": meter_id}) for meter_id, meter in sorted(meters.items())]
-    with warehouse.dbt_target() as (target, database):
+    with warehouse.open() as store, store.billing_inputs_target() as (target, database):
         inputs.ensure_billing_inputs(target, database=database)
         inputs.write_billing_meters(target, tenant_id, environment_id, snapshot, database=database)
         return inputs.write_billing_windows(
@@ -224,9 +208,11 @@ def read_period_usage(
 ) -> dict[str, UsageRow]:
     """``fct_period_usage`` (+ buckets) rows of the tenant's months, keyed by dbt window id."""
     keys = [m.key for m in months]
-    usage = warehouse.read_usage_rows(tenant_id, keys)
+    with warehouse.open() as store:
+        usage = store.period_usage_rows(tenant_id, keys)
+        bucket_rows = store.period_usage_buckets(tenant_id, keys)
     buckets: dict[str, list[tuple[Any, Decimal]]] = defaultdict(list)
-    for window_id, start, quantity in warehouse.read_usage_buckets(tenant_id, keys):
+    for window_id, start, quantity in bucket_rows:
         buckets[window_id].append((start, _plain(Decimal(str(quantity)))))
     rows: dict[str, UsageRow] = {}
     for window_id, meter_id, quantity, event_count in usage:

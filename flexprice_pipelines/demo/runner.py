@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from flexprice_pipelines.catalog import db
 from flexprice_pipelines.defs import resources as pipeline_resources
-from flexprice_pipelines.demo.billing import PartitionOutcome, bill_month
+from flexprice_pipelines.defs.runs import PartitionOutcome, bill_month
 from flexprice_pipelines.demo.events import batches, customer_spans, generate_items
 from flexprice_pipelines.demo.ingest import drain, publish_batches
 from flexprice_pipelines.demo.scenario import demo_customers, demo_months

@@ -110,8 +110,27 @@ def _error_code(exc: Exception) -> str | None:
     return str(code) if code is not None else None
 
 
+# boto3's retry handler: five attempts in "standard" mode (what dagster-aws ``S3Resource`` configured).
+S3_MAX_ATTEMPTS = 5
+
+
+def make_s3_client(endpoint_url: str | None = None) -> Any:
+    """A boto3 S3 client, credentials from the usual AWS environment; ``endpoint_url`` points it at an
+    S3-compatible server. boto3 directly, not dagster-aws: the API opens the store too, and Dagster is
+    imported only under ``defs/`` (``tests/test_package_layering.py``)."""
+    import boto3  # imported here: only an S3 store needs it
+    from botocore.config import Config
+
+    session = boto3.session.Session()
+    return session.resource(
+        "s3",
+        endpoint_url=endpoint_url,
+        config=Config(retries={"max_attempts": S3_MAX_ATTEMPTS, "mode": "standard"}),
+    ).meta.client
+
+
 class S3ObjectStore:
-    """Objects in ``bucket`` under ``prefix`` through a boto3 S3 client (e.g. dagster-aws ``S3Resource``)."""
+    """Objects in ``bucket`` under ``prefix`` through a boto3 S3 client (``make_s3_client``)."""
 
     def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
         if not bucket:
@@ -159,8 +178,8 @@ class S3ObjectStore:
 def open_object_store(url: str, *, s3_endpoint_url: str | None = None, s3_client: Any = None) -> ObjectStore:
     """The store a URL names: ``file:///path`` → ``LocalObjectStore``, ``s3://bucket/prefix`` → ``S3ObjectStore``.
 
-    Without ``s3_client`` the S3 client comes from dagster-aws ``S3Resource`` (credentials from the
-    usual AWS environment); ``s3_endpoint_url`` points it at an S3-compatible server.
+    Without ``s3_client`` the S3 client comes from ``make_s3_client`` (credentials from the usual AWS
+    environment); ``s3_endpoint_url`` points it at an S3-compatible server.
     """
     parsed = urlparse(url)
     if parsed.scheme == "file":
@@ -168,12 +187,8 @@ def open_object_store(url: str, *, s3_endpoint_url: str | None = None, s3_client
             raise ValueError(f"file URLs must be local: {url!r}")
         return LocalObjectStore(Path(unquote(parsed.path)))
     if parsed.scheme == "s3":
-        if s3_client is None:
-            # Imported here: dagster is heavy and the API only needs it when S3 is configured.
-            from dagster_aws.s3 import S3Resource
-
-            s3_client = S3Resource(endpoint_url=s3_endpoint_url).get_client()
-        return S3ObjectStore(s3_client, parsed.netloc, unquote(parsed.path))
+        client = s3_client if s3_client is not None else make_s3_client(s3_endpoint_url)
+        return S3ObjectStore(client, parsed.netloc, unquote(parsed.path))
     raise ValueError(f"unsupported object store URL {url!r}: use file:///path or s3://bucket/prefix")
 
 

@@ -1,20 +1,17 @@
 """Does the read model agree with what is billed? Compares closed windows with ``fct_period_usage``.
 
-``compare_usage`` is the pure comparison; ``build_consistency_check`` wraps it in a Dagster
-``@asset_check`` on the ``fct_period_usage`` asset (the pipeline wires it into Definitions). Keys are
+``compare_usage`` is the pure comparison; ``defs/usage_consistency.py`` wraps it in a Dagster
+``@asset_check`` on the ``fct_period_usage`` asset (``build_consistency_check``). Keys are
 (customer external id, meter id, window start, window end); a window present on one side only is
 compared with "no usage" (None) on the other, and None equals None only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
-
-import dagster as dg
 
 from flexprice_pipelines.usage.queries import WindowUsage
 
@@ -74,47 +71,3 @@ def compare_usage(
         if not _equal(mine, billed, tolerance):
             differences.append(UsageDifference(*key, read_model=mine, warehouse=billed))
     return differences
-
-
-def build_consistency_check(
-    asset: Any,
-    *,
-    load_read_model: Callable[[Any], Sequence[WindowUsage]],
-    load_warehouse: Callable[[Any], Sequence[WindowUsage]],
-    closed_at: Callable[[Any], datetime],
-    name: str = "usage_read_model_matches_fct_period_usage",
-    tolerance: Decimal = Decimal(0),
-    required_resource_keys: set[str] | None = None,
-) -> Any:
-    """A Dagster asset check on ``asset`` that fails listing the differing (customer, meter, window) rows.
-
-    The loaders receive the check's context (partition keys, resources) and return each side's rows
-    for the slice being checked. The pipeline's read-model side (``defs/usage_consistency.py``) reads the
-    windows the partition bills with ``queries.window_usage``; ``queries.closed_billing_windows`` also
-    lists tracked windows nothing bills (trial windows, entitled-only meters), so it is no key set.
-    """
-
-    @dg.asset_check(
-        asset=asset,
-        name=name,
-        description="Real-time usage read model equals fct_period_usage on every closed billing window.",
-        required_resource_keys=required_resource_keys or set(),
-        blocking=False,
-    )
-    def _check(context):  # type: ignore[no-untyped-def]  # dagster refuses a string annotation here
-        differences = compare_usage(
-            load_read_model(context),
-            load_warehouse(context),
-            closed_at=closed_at(context),
-            tolerance=tolerance,
-        )
-        return dg.AssetCheckResult(
-            passed=not differences,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "differences": len(differences),
-                "first_differences": dg.MetadataValue.json([d.as_row() for d in differences[:50]]),
-            },
-        )
-
-    return _check

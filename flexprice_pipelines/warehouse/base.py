@@ -9,13 +9,17 @@ identical row; a re-sent ``event_id`` appends its new version. Reads used for bi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
 from flexprice_pipelines.events.codec import properties_json
 from flexprice_pipelines.events.schema import Event
+
+if TYPE_CHECKING:
+    from flexprice_pipelines.warehouse.reads import IngestedCustomer, WarehouseEvent
 
 RAW_EVENT_COLUMNS = (
     "tenant_id",
@@ -54,6 +58,39 @@ class Warehouse(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+    # The billing pipeline's reads and dbt inputs (each store has the SQL of its dialect).
+
+    def events_for_customers(
+        self,
+        tenant_id: str,
+        environment_id: str,
+        customers: Sequence[str],
+        start: datetime,
+        end: datetime,
+    ) -> list[WarehouseEvent]:
+        """Latest versions of the customers' events with ``start <= timestamp < end`` (UTC)."""
+        ...
+
+    def period_usage_rows(self, tenant_id: str, periods: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(window_id, meter_id, quantity, event_count) of ``fct_period_usage`` for the tenant's periods."""
+        ...
+
+    def period_usage_buckets(self, tenant_id: str, periods: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(window_id, bucket_start, bucket_quantity) of ``fct_period_usage_buckets`` for the tenant's periods."""
+        ...
+
+    def period_usage_intervals(self, tenant_id: str, period_key: str) -> list[tuple[Any, ...]]:
+        """``fct_period_usage`` rows of one period keyed by the interval counted (the consistency check)."""
+        ...
+
+    def customers_ingested_since(self, since: datetime) -> list[IngestedCustomer]:
+        """Every customer with events ingested after ``since`` (raw versions, so corrections count too)."""
+        ...
+
+    def billing_inputs_target(self) -> AbstractContextManager[tuple[Any, str]]:
+        """(DuckDB connection or clickhouse-connect client, database) for ``billing_inputs`` writers."""
         ...
 
 

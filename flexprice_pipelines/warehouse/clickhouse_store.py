@@ -10,7 +10,9 @@ an event to another month), so correctness comes from the read-time view ``raw_e
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -20,8 +22,41 @@ from clickhouse_connect.driver.client import Client
 
 from flexprice_pipelines.events.schema import Event
 from flexprice_pipelines.warehouse.base import events_to_arrow
+from flexprice_pipelines.warehouse.reads import (
+    EVENT_COLUMNS,
+    IngestedCustomer,
+    WarehouseEvent,
+    ingested_customers,
+)
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# The billing reads (``reads.py`` says what their rows become); ``{name:Type}`` parameters, ``{db}`` the database.
+_EVENTS_SQL = (
+    f"select {', '.join(EVENT_COLUMNS)} from {{db}}.raw_events_latest where tenant_id = {{tenant:String}} "
+    "and environment_id = {env:String} and has({customers:Array(String)}, external_customer_id) "
+    "and timestamp >= {start:DateTime64(6, 'UTC')} and timestamp < {end:DateTime64(6, 'UTC')} "
+    "order by external_customer_id, timestamp"
+)
+_USAGE_SQL = (
+    "select window_id, meter_id, quantity, event_count from {db}.fct_period_usage "
+    "where tenant_id = {tenant:String} and has({periods:Array(String)}, period_key)"
+)
+_BUCKETS_SQL = (
+    "select window_id, bucket_start, bucket_quantity from {db}.fct_period_usage_buckets "
+    "where tenant_id = {tenant:String} and has({periods:Array(String)}, period_key)"
+)
+_INGESTED_SQL = (
+    "select tenant_id, environment_id, external_customer_id, min(timestamp), max(ingested_at) "
+    "from {db}.raw_events where ingested_at > {since:DateTime64(6, 'UTC')} "
+    "group by 1, 2, 3 order by 1, 2, 3"
+)
+# Keyed by the interval counted, [usage_start, window_end) (defs/usage_consistency.py).
+_FCT_CONSISTENCY_SQL = (
+    "select environment_id, external_customer_id, meter_id, window_start, window_end, usage_start, "
+    "aggregation_type, quantity from {db}.fct_period_usage "
+    "where tenant_id = {tenant:String} and period_key = {period:String}"
+)
 
 
 def raw_events_ddl(database: str) -> list[str]:
@@ -126,6 +161,43 @@ class ClickHouseWarehouse:
             sql.replace("{db}", self.database), parameters=dict(params) if params else None
         )
         return [tuple(row) for row in result.result_rows]
+
+    def events_for_customers(
+        self,
+        tenant_id: str,
+        environment_id: str,
+        customers: Sequence[str],
+        start: datetime,
+        end: datetime,
+    ) -> list[WarehouseEvent]:
+        """Latest versions of the customers' events with ``start <= timestamp < end`` (UTC)."""
+        if not customers:
+            return []
+        params = {"tenant": tenant_id, "env": environment_id, "customers": list(customers), "start": start}
+        rows = self.query(_EVENTS_SQL, {**params, "end": end})
+        return [WarehouseEvent(row) for row in rows]
+
+    def period_usage_rows(self, tenant_id: str, periods: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(window_id, meter_id, quantity, event_count) of ``fct_period_usage`` for the tenant's periods."""
+        return self.query(_USAGE_SQL, {"tenant": tenant_id, "periods": list(periods)})
+
+    def period_usage_buckets(self, tenant_id: str, periods: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(window_id, bucket_start, bucket_quantity) of ``fct_period_usage_buckets`` for the tenant's periods."""
+        return self.query(_BUCKETS_SQL, {"tenant": tenant_id, "periods": list(periods)})
+
+    def period_usage_intervals(self, tenant_id: str, period_key: str) -> list[tuple[Any, ...]]:
+        """(environment, customer, meter, window_start, window_end, usage_start, aggregation, quantity) of
+        ``fct_period_usage`` for one period: what the usage consistency check compares."""
+        return self.query(_FCT_CONSISTENCY_SQL, {"tenant": tenant_id, "period": period_key})
+
+    def customers_ingested_since(self, since: datetime) -> list[IngestedCustomer]:
+        """Every customer with events ingested after ``since`` (raw versions, so corrections count too)."""
+        return ingested_customers(self.query(_INGESTED_SQL, {"since": since}))
+
+    @contextmanager
+    def billing_inputs_target(self) -> Iterator[tuple[Any, str]]:
+        """(clickhouse-connect client, database) for the ``warehouse.billing_inputs`` writers."""
+        yield self.client, self.database
 
     def close(self) -> None:
         """Close the client."""

@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,12 @@ import pyarrow as pa
 from flexprice_pipelines.events.schema import Event
 from flexprice_pipelines.warehouse import turns
 from flexprice_pipelines.warehouse.base import RAW_EVENT_COLUMNS, events_to_arrow
+from flexprice_pipelines.warehouse.reads import (
+    EVENT_COLUMNS,
+    IngestedCustomer,
+    WarehouseEvent,
+    ingested_customers,
+)
 from flexprice_pipelines.warehouse.turns import TURN_TIMEOUT, Turns, WarehouseBusy
 
 _DDL = """
@@ -50,6 +57,30 @@ QUALIFY row_number() OVER (
 """
 
 _COLUMNS = ", ".join(f'"{c}"' for c in RAW_EVENT_COLUMNS)
+
+# The billing reads (``reads.py`` says what their rows become); ``$name`` parameters.
+_EVENTS_SQL = (
+    "select {columns} from raw_events_latest where tenant_id = $tenant and environment_id = $env "
+    'and list_contains($customers, external_customer_id) and "timestamp" >= $start '
+    'and "timestamp" < $end order by external_customer_id, "timestamp"'
+).format(columns=", ".join('"timestamp"' if c == "timestamp" else c for c in EVENT_COLUMNS))
+_USAGE_SQL = (
+    "select window_id, meter_id, quantity, event_count from fct_period_usage "
+    "where tenant_id = $tenant and list_contains($periods, period_key)"
+)
+_BUCKETS_SQL = (
+    "select window_id, bucket_start, bucket_quantity from fct_period_usage_buckets "
+    "where tenant_id = $tenant and list_contains($periods, period_key)"
+)
+_INGESTED_SQL = (
+    'select tenant_id, environment_id, external_customer_id, min("timestamp"), max(ingested_at) '
+    "from raw_events where ingested_at > $since group by all order by 1, 2, 3"
+)
+# Keyed by the interval counted, [usage_start, window_end) (defs/usage_consistency.py).
+_FCT_CONSISTENCY_SQL = (
+    "select environment_id, external_customer_id, meter_id, window_start, window_end, usage_start, "
+    "aggregation_type, quantity from fct_period_usage where tenant_id = $tenant and period_key = $period"
+)
 
 
 class DuckDBWarehouse:
@@ -184,6 +215,44 @@ class DuckDBWarehouse:
         """Run DuckDB SQL (``$name`` parameters)."""
         with self.connect() as conn:
             return conn.execute(sql, dict(params) if params else None).fetchall()
+
+    def events_for_customers(
+        self,
+        tenant_id: str,
+        environment_id: str,
+        customers: Sequence[str],
+        start: datetime,
+        end: datetime,
+    ) -> list[WarehouseEvent]:
+        """Latest versions of the customers' events with ``start <= timestamp < end`` (UTC)."""
+        if not customers:
+            return []
+        params = {"tenant": tenant_id, "env": environment_id, "customers": list(customers), "start": start}
+        rows = self.query(_EVENTS_SQL, {**params, "end": end})
+        return [WarehouseEvent(row) for row in rows]
+
+    def period_usage_rows(self, tenant_id: str, periods: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(window_id, meter_id, quantity, event_count) of ``fct_period_usage`` for the tenant's periods."""
+        return self.query(_USAGE_SQL, {"tenant": tenant_id, "periods": list(periods)})
+
+    def period_usage_buckets(self, tenant_id: str, periods: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(window_id, bucket_start, bucket_quantity) of ``fct_period_usage_buckets`` for the tenant's periods."""
+        return self.query(_BUCKETS_SQL, {"tenant": tenant_id, "periods": list(periods)})
+
+    def period_usage_intervals(self, tenant_id: str, period_key: str) -> list[tuple[Any, ...]]:
+        """(environment, customer, meter, window_start, window_end, usage_start, aggregation, quantity) of
+        ``fct_period_usage`` for one period: what the usage consistency check compares."""
+        return self.query(_FCT_CONSISTENCY_SQL, {"tenant": tenant_id, "period": period_key})
+
+    def customers_ingested_since(self, since: datetime) -> list[IngestedCustomer]:
+        """Every customer with events ingested after ``since`` (raw versions, so corrections count too)."""
+        return ingested_customers(self.query(_INGESTED_SQL, {"since": since}))
+
+    @contextmanager
+    def billing_inputs_target(self) -> Iterator[tuple[Any, str]]:
+        """(connection, database) for the ``warehouse.billing_inputs`` writers, for the block."""
+        with self.connect() as conn:
+            yield conn, "main"
 
     def close(self) -> None:
         """Nothing stays open between calls."""

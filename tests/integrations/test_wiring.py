@@ -33,9 +33,10 @@ from flexprice_pipelines.billing.months import YearMonth
 from flexprice_pipelines.catalog import Repository, Scope, db
 from flexprice_pipelines.catalog.models import Customer, Invoice, InvoiceLineItem
 from flexprice_pipelines.catalog.tenancy import create_tenant
+from flexprice_pipelines.defs.integrations.definitions import integration_definitions, integration_resources
+from flexprice_pipelines.defs.integrations.webhooks import drain_requests
 from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, billing_partition_key
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource
-from flexprice_pipelines.integrations.definitions import integration_definitions, integration_resources
 from flexprice_pipelines.integrations.object_store import LocalObjectStore, S3ObjectStore
 from flexprice_pipelines.integrations.pdf import invoice_pdf_key
 from flexprice_pipelines.integrations.stripe.connections import save_connection
@@ -47,7 +48,6 @@ from flexprice_pipelines.integrations.webhooks import (
     emit_system_event,
     generate_secret,
 )
-from flexprice_pipelines.integrations.webhooks.schedule import drain_requests
 from flexprice_pipelines.ledger.operations import next_invoice_number
 from flexprice_pipelines.settings import Settings
 from tests.support.hubspot_stub import running_stub

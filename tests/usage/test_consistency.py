@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flexprice_pipelines.billing.meters import aggregate
 from flexprice_pipelines.catalog import Scope, db
+from flexprice_pipelines.defs.usage_consistency import build_consistency_check
 from flexprice_pipelines.usage.catalog_view import load_meters
-from flexprice_pipelines.usage.consistency import UsageDifference, build_consistency_check, compare_usage
+from flexprice_pipelines.usage.consistency import UsageDifference, compare_usage
 from flexprice_pipelines.usage.queries import WindowUsage, closed_billing_windows
 from flexprice_pipelines.usage.updater import UsageUpdater
 from tests.usage.seed import as_mapping, create_customer, create_meters, create_plan, event, subscribe, uid

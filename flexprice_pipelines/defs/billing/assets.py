@@ -129,7 +129,8 @@ def period_usage(
         scope = env.terms.scope
         customers = sorted({w.external_customer_id for w in windows})
         span = (min(w.window_start for w in windows), max(w.window_end for w in windows))
-        events = warehouse.events_for_customers(scope.tenant_id, scope.environment_id, customers, *span)
+        with warehouse.open() as store:
+            events = store.events_for_customers(scope.tenant_id, scope.environment_id, customers, *span)
         try:
             rows = _usage_rows(warehouse, tenant, month, env, events)
         except BillingError as exc:  # a quantity outside DECIMAL(38, 18): loud, as the SQL engines fail

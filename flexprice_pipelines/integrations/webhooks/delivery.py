@@ -226,6 +226,30 @@ def _record(
     )
 
 
+def tenants_with_due_deliveries(session: Session, now: datetime) -> list[str]:
+    """Tenants with a pending delivery due at ``now`` to an enabled endpoint (what ``deliver_pending`` sends);
+    the webhook schedule (``defs/integrations/webhooks.py``) launches one run for each."""
+    statement = (
+        select(WebhookDelivery.tenant_id)
+        .join(
+            WebhookEndpoint,
+            (WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            & (WebhookEndpoint.tenant_id == WebhookDelivery.tenant_id)
+            & (WebhookEndpoint.environment_id == WebhookDelivery.environment_id),
+        )
+        .where(
+            WebhookDelivery.delivery_status == "pending",
+            WebhookDelivery.status != "deleted",
+            WebhookDelivery.next_attempt_at <= now,
+            WebhookEndpoint.endpoint_status == "enabled",
+            WebhookEndpoint.status != "deleted",
+        )
+        .distinct()
+        .order_by(WebhookDelivery.tenant_id)
+    )
+    return list(session.scalars(statement))
+
+
 def delivery_client() -> httpx.Client:
     """The HTTP client deliveries go out on. Proxy settings in the environment are ignored: a proxy
     would connect wherever it resolves the name, undoing the check pinned to the address."""

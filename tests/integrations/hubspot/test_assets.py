@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from flexprice_pipelines.catalog import Repository, Scope
 from flexprice_pipelines.catalog.models import Customer, EntityIntegrationMapping, Invoice
 from flexprice_pipelines.catalog.tenancy import create_tenant
+from flexprice_pipelines.defs.integrations.hubspot import CHECK, HubSpotResource, build_hubspot_sync_asset
 from flexprice_pipelines.defs.resources import CatalogResource
-from flexprice_pipelines.integrations.hubspot.assets import CHECK, HubSpotResource, build_hubspot_sync_asset
 from tests.support.hubspot_stub import HubSpotStub
 
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from flexprice_pipelines.billing.months import YearMonth
+from flexprice_pipelines.defs.integrations.stripe import CHECK, StripeResource, build_stripe_invoice_sync
 from flexprice_pipelines.defs.partitions import billing_partition_key
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource
-from flexprice_pipelines.integrations.stripe.assets import CHECK, StripeResource, build_stripe_invoice_sync
 from tests.integrations.stripe.conftest import Line, add_customer, add_invoice, new_scope
 from tests.support.stripe_stub import Fault, StripeStub
 

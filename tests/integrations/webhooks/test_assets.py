@@ -6,9 +6,9 @@ import dagster as dg
 from fastapi import FastAPI
 
 from flexprice_pipelines.catalog import Repository
+from flexprice_pipelines.defs.integrations.webhooks import CHECK, build_webhook_deliveries_asset
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource
 from flexprice_pipelines.integrations.webhooks import INVOICE_VOIDED, WebhookDelivery, emit_system_event
-from flexprice_pipelines.integrations.webhooks.assets import CHECK, build_webhook_deliveries_asset
 from tests.integrations.webhooks.receiver import Receiver
 from tests.integrations.webhooks.test_delivery import NOW, add_endpoint, new_scope, session_of
 

@@ -17,11 +17,13 @@ from typing import Any
 
 import dagster as dg
 
-from flexprice_pipelines.integrations.hubspot.assets import HubSpotResource, build_hubspot_sync_asset
-from flexprice_pipelines.integrations.pdf.assets import ObjectStoreResource, build_invoice_pdfs_asset
-from flexprice_pipelines.integrations.stripe.assets import StripeResource, build_stripe_invoice_sync
-from flexprice_pipelines.integrations.webhooks.assets import build_webhook_deliveries_asset
-from flexprice_pipelines.integrations.webhooks.schedule import build_webhook_deliveries_schedule
+from flexprice_pipelines.defs.integrations.hubspot import HubSpotResource, build_hubspot_sync_asset
+from flexprice_pipelines.defs.integrations.pdf import ObjectStoreResource, build_invoice_pdfs_asset
+from flexprice_pipelines.defs.integrations.stripe import StripeResource, build_stripe_invoice_sync
+from flexprice_pipelines.defs.integrations.webhooks import (
+    build_webhook_deliveries_asset,
+    build_webhook_deliveries_schedule,
+)
 from flexprice_pipelines.settings import Settings
 
 INVOICES = "invoices"

@@ -1,28 +1,45 @@
-"""The ``webhook_deliveries`` asset: sends the tenant's due webhook deliveries after its invoices.
+"""The ``webhook_deliveries`` asset, which sends the tenant's due webhook deliveries after its invoices,
+and the schedule that drains them every minute.
 
 Per-delivery retries follow the backoff schedule stored on each delivery (``backoff.py``), so a
 slow endpoint never fails the run; Dagster's retry policy covers the run itself (database errors).
 Deliveries that used up every attempt are listed in the metadata and fail the
 ``webhook_deliveries_none_failed`` check.
+
+Retries are due minutes to hours after the partition run that queued them, so a schedule (not the
+billing partition run) sends them, one run per tenant with something due. A tick launches nothing
+when no delivery is due, keeps one ``run_key`` per (tenant, tick) so a re-evaluated tick never
+launches twice, and reads "now" from the tick's scheduled time, never the wall clock.
 """
 
-from collections.abc import Sequence
+# No `from __future__ import annotations`: Dagster reads the resource annotations at runtime.
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
 
 import dagster as dg
 
-from flexprice_pipelines.defs.partitions import BILLING_PARTITIONS, partition_keys
+from flexprice_pipelines.billing.months import YearMonth
+from flexprice_pipelines.defs.partitions import (
+    BILLING_PARTITIONS,
+    TENANTS,
+    billing_partition_key,
+    partition_keys,
+)
 from flexprice_pipelines.defs.resources import CatalogResource, ClockResource
 from flexprice_pipelines.integrations.destinations import DestinationPolicy
 from flexprice_pipelines.integrations.webhooks.delivery import (
     DeliverySummary,
     deliver_pending,
     delivery_client,
+    tenants_with_due_deliveries,
 )
 
 WEBHOOK_RETRY = dg.RetryPolicy(
     max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 CHECK = "webhook_deliveries_none_failed"
+EVERY_MINUTE = "* * * * *"
 
 
 def delivery_metadata(summary: DeliverySummary) -> dict[str, object]:
@@ -87,3 +104,49 @@ def build_webhook_deliveries_asset(
         )
 
     return _asset
+
+
+def drain_requests(
+    tenants: Collection[str], registered: Collection[str], tick: datetime
+) -> list[dg.RunRequest]:
+    """One run per due tenant that is a known partition, in the tick's month, keyed by tenant and tick."""
+    tick = tick.astimezone(UTC)
+    month = YearMonth(tick.year, tick.month)
+    return [
+        dg.RunRequest(
+            run_key=f"webhook_deliveries:{tenant}:{tick.isoformat(timespec='minutes')}",
+            partition_key=billing_partition_key(tenant, month),
+        )
+        for tenant in tenants
+        if tenant in registered
+    ]
+
+
+def build_webhook_deliveries_schedule(
+    target: dg.AssetsDefinition,
+    *,
+    name: str = "webhook_deliveries_every_minute",
+    default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.RUNNING,
+) -> dg.ScheduleDefinition:
+    """Every minute, materialize ``target`` (the ``webhook_deliveries`` asset) for tenants with due deliveries."""
+
+    @dg.schedule(
+        name=name,
+        cron_schedule=EVERY_MINUTE,
+        target=target,
+        default_status=default_status,
+        description="Send due webhook deliveries (first attempts and retries) every minute.",
+    )
+    def _schedule(
+        context: dg.ScheduleEvaluationContext, catalog: CatalogResource
+    ) -> dg.SkipReason | list[dg.RunRequest]:
+        tick = context.scheduled_execution_time
+        if tick is None:  # evaluated outside a tick (e.g. a test without a time): nothing is due
+            return dg.SkipReason("no scheduled execution time")
+        with catalog.read() as session:
+            due = tenants_with_due_deliveries(session, tick)
+        registered = set(context.instance.get_dynamic_partitions(TENANTS.name or "tenants"))
+        requests = drain_requests(due, registered, tick)
+        return requests or dg.SkipReason("no webhook delivery is due")
+
+    return _schedule

@@ -1,22 +1,73 @@
-"""Bill the demo partitions through the pipeline's entry point (``flexprice bill``), one progress bar each.
+"""Billing partitions run in process: ``flexprice bill`` / ``backfill`` (``bill_partitions``) and the demo
+(``bill_month``, one progress bar each).
 
-``bill_partitions`` blocks while Dagster runs the partition in process; a worker thread runs it and the
-caller's thread follows the run's steps in the same Dagster instance to move the bar.
+Runs are recorded in the Dagster instance of ``DAGSTER_HOME`` (so they show in the UI) or, without
+it, in a throwaway instance. Resources come from ``Settings`` exactly as in ``dagster dev``.
+
+``bill_partitions`` blocks while Dagster runs the partition in process; for the demo a worker thread
+runs it and the caller's thread follows the run's steps in the same Dagster instance to move the bar.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
+import typer
 
 from flexprice_pipelines.billing.months import YearMonth
-from flexprice_pipelines.pipeline_cli import bill_partitions
+from flexprice_pipelines.defs.billing.assets import ALL_BILLING_ASSETS, BILLING_ASSETS
+from flexprice_pipelines.defs.partitions import TENANTS, billing_partition_key
+from flexprice_pipelines.defs.resources import build_resources
 from flexprice_pipelines.settings import Settings
+
+
+@contextmanager
+def _instance() -> Iterator[dg.DagsterInstance]:
+    if os.environ.get("DAGSTER_HOME"):
+        with dg.DagsterInstance.get() as instance:
+            yield instance
+    else:
+        with dg.DagsterInstance.ephemeral() as instance:
+            yield instance
+
+
+def bill_partitions(
+    settings: Settings,
+    tenant_id: str,
+    months: list[YearMonth],
+    *,
+    now: str | None = None,
+    engine: str = "dbt",
+) -> list[dg.ExecuteInProcessResult]:
+    """Materialize the billing assets for each (tenant, month) in order; idempotent."""
+    if engine not in {"dbt", "python"}:
+        raise typer.BadParameter("engine must be 'dbt' or 'python'")
+    resources = build_resources(settings, frozen_at=now, usage_engine=engine)
+    assets = ALL_BILLING_ASSETS if engine == "dbt" else BILLING_ASSETS
+    results = []
+    with _instance() as instance:
+        if not instance.has_dynamic_partition(TENANTS.name or "tenants", tenant_id):
+            instance.add_dynamic_partitions(TENANTS.name or "tenants", [tenant_id])
+        for month in months:
+            results.append(
+                dg.materialize(
+                    assets,
+                    partition_key=billing_partition_key(tenant_id, month),
+                    resources=resources,
+                    instance=instance,
+                    raise_on_error=False,
+                    tags={"flexprice/command": "bill", "flexprice/period": month.key},
+                )
+            )
+    return results
+
 
 Report = Callable[[int, int], None]
 """(steps done, steps in the run) — called while the partition runs."""
