@@ -35,8 +35,10 @@ lint: install
 	$(BIN)/ruff check --no-cache .
 	$(BIN)/ruff format --no-cache --check .
 	@# dbt templater on the DuckDB target, compiled against a throw-away file (dbt/.sqlfluff says what is checked).
-	@db=$$(mktemp -u /tmp/sqlfluff-XXXXXX.duckdb); \
-	(cd dbt && FLEXPRICE_DUCKDB_PATH=$$db ../$(BIN)/sqlfluff lint --nocolor .); rc=$$?; rm -f $$db $$db.wal; exit $$rc
+	@# Its own target path, so the lint's compile never replaces the manifest the pipeline loads.
+	@tmp=$$(mktemp -d /tmp/sqlfluff-XXXXXX); \
+	(cd dbt && FLEXPRICE_DUCKDB_PATH=$$tmp/lint.duckdb DBT_TARGET_PATH=$$tmp/target \
+		../$(BIN)/sqlfluff lint --nocolor .); rc=$$?; rm -rf $$tmp; exit $$rc
 
 typecheck: install
 	$(BIN)/mypy flexprice_pipelines api sensors
