@@ -8,9 +8,9 @@
 
 Routes read them from ``app.state``; nothing is built on a request. They are built from
 ``app.state.settings`` as it is at startup. A client already on ``app.state`` when the app starts (a
-test's) is kept and left open; one installed later replaces the built one for later requests. At
-shutdown the lifespan closes what it built and clears those names, so an app can be started again
-(tests start one app many times) with fresh clients.
+test's) is kept; one installed later replaces the built one for later requests. At shutdown the
+lifespan closes the clients it built and the ones on ``app.state`` then, and clears the names, so an
+app can be started again (tests start one app many times) with fresh clients.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from flexprice_pipelines.usage.service import EntitlementService
 CONFIG_TTL_SECONDS = 1.0
 
 
+SHARED = ("api_key_cache", "entitlement_service", "ingest_service", "object_store")
+
+
 def _builders(settings: Settings, database_url: str) -> dict[str, Callable[[], Any]]:
     return {
         "api_key_cache": lambda: ApiKeyCache(watch_key_changes(database_url)),
@@ -42,6 +45,7 @@ def _builders(settings: Settings, database_url: str) -> dict[str, Callable[[], A
 def open_clients(state: Any) -> dict[str, Any]:
     """Build every shared client that ``state`` does not hold yet; the ones built, by name."""
     builders = _builders(state.settings, state.database.url)
+    assert tuple(builders) == SHARED, "a shared client is built here and closed by close_clients"
     built: dict[str, Any] = {}
     try:
         for name, build in builders.items():
@@ -62,7 +66,12 @@ def _close(client: Any) -> None:
 
 
 def close_clients(state: Any, built: dict[str, Any]) -> None:
-    """Close the clients ``open_clients`` built and clear their names on ``state``."""
-    for name, client in built.items():
+    """Close the clients ``open_clients`` built and those on ``state`` now; clear the names on ``state``."""
+    clients = [*built.values(), *(getattr(state, name, None) for name in SHARED)]
+    for name in SHARED:
         setattr(state, name, None)
-        _close(client)
+    closed: set[int] = set()
+    for client in clients:
+        if client is not None and id(client) not in closed:
+            closed.add(id(client))
+            _close(client)
