@@ -141,14 +141,6 @@ class SessionRunner:
             return await run_in_threadpool(_in_session, database, work, args)
 
 
-async def session_runner(request: Request) -> SessionRunner:
-    """The request's ``SessionRunner`` (an async dependency: no thread hop to build it)."""
-    return SessionRunner(request)
-
-
-SessionRunnerDep = Annotated[SessionRunner, Depends(session_runner)]
-
-
 def _resolve(database: Any, api_key: str) -> Scope | None:
     with database.session() as session:
         return resolve_api_key(session, api_key)

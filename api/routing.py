@@ -218,6 +218,8 @@ class LeanRoute(DocumentedRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
+        if self.max_body_size is not None:
+            raise TypeError(f"{self.path}: a LeanRoute has no body size limit of its own")
         # Starlette's request/response wrapper (the app's error handlers, as for any route) without
         # FastAPI's per-request exit stacks, which only dependencies with ``yield`` need.
         self.app = request_response(self.get_route_handler())
@@ -232,12 +234,20 @@ class LeanRoute(DocumentedRoute):
                 clock_name = sub.name
             else:
                 raise TypeError(f"{self.path}: a LeanRoute cannot supply {sub.name or sub.call!r}")
+        special = (
+            dependant.response_param_name,
+            dependant.background_tasks_param_name,
+            dependant.security_scopes_param_name,
+            dependant.http_connection_param_name,
+            dependant.websocket_param_name,
+        )
         if len(dependant.body_params) > 1 or any(
             (
                 *dependant.path_params,
                 *dependant.query_params,
                 *dependant.header_params,
                 *dependant.cookie_params,
+                *filter(None, special),
             )
         ):
             raise TypeError(f"{self.path}: a LeanRoute takes one body model and no other parameters")
