@@ -107,9 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.settings = settings  # the lifespan builds the shared clients from it
     install_error_handlers(app)
-    # The entitlement checks, the latency-critical routes, are the app's own: matched before the domain
-    # routers, and without the dispatch layer an included router adds to every request (``LeanRoute``).
-    app.router.routes.extend(CHECK_ROUTES)
+    # The entitlement checks, the latency-critical routes, are the app's own: matched first (before the
+    # /docs routes too), without the dispatch layer an included router adds to every request (``LeanRoute``).
+    app.router.routes[:0] = CHECK_ROUTES
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(JSONBodiesOnly)  # before any route: a non-JSON body is 415
