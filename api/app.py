@@ -1,7 +1,8 @@
 """``create_app(settings)``: the FastAPI application (served by ``flexprice api``).
 
-No module-level engine: the lifespan opens the catalog database named by the settings, so tests
-and processes build as many independent apps as they like.
+No module-level engine or client: the lifespan opens the catalog database named by the settings and
+builds the shared clients (``api/clients.py``), so tests and processes build as many independent apps
+as they like.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.clients import close_clients, open_clients
 from api.content_type import JSONBodiesOnly
-from api.deps import close_api_key_cache
 from api.errors import install_error_handlers
 from api.headers import SingleValuedHeaders
-from api.routers import ROUTERS
-from api.routers.entitlement_checks import CheckFastPath
+from api.routers import CHECK_ROUTES, ROUTERS
 from flexprice_pipelines import __version__
 from flexprice_pipelines.catalog import db, secrets
 from flexprice_pipelines.settings import Settings
@@ -88,11 +88,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
         database.open()
+        clients = open_clients(application.state)
         _freeze_startup_objects()
         try:
             yield
         finally:
-            close_api_key_cache(application.state)
+            close_clients(application.state, clients)
             database.close()
 
     app = FastAPI(
@@ -104,12 +105,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.database = database
-    app.state.settings = settings  # services built on first use (the event bus) read it
+    app.state.settings = settings  # the lifespan builds the shared clients from it
     install_error_handlers(app)
+    # The entitlement checks, the latency-critical routes, are the app's own: matched first (before the
+    # /docs routes too), without the dispatch layer an included router adds to every request (``LeanRoute``).
+    app.router.routes[:0] = CHECK_ROUTES
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(CheckFastPath)  # entitlement checks: the latency-critical path, answered first
-    app.add_middleware(JSONBodiesOnly)  # before any route: a non-JSON body is 415, fast path included
+    app.add_middleware(JSONBodiesOnly)  # before any route: a non-JSON body is 415
     app.add_middleware(SingleValuedHeaders)  # outermost: a repeated x-api-key never reaches a route
     return app
 

@@ -1,25 +1,18 @@
 """Typed dependencies: ``SessionDep`` (one catalog session per request), ``ScopeDep`` (x-api-key →
 tenant + environment), ``NowDep`` (the request's clock; tests override ``now``).
 
-No request waits for a worker thread while worker threads wait for a pooled connection it holds.
-Sync routes run in Starlette's threadpool (40 threads) and the catalog pool is smaller (5 + 10): when
-threads blocked on the pool, requests that held a connection (an open read transaction) could not get
-a thread to finish, and the app stalled until the pool timeout. So:
-
-- a request's session is admitted on the event loop, by a semaphore sized to the pool less a small
-  reserve, before any thread is involved: a thread never waits long for a connection;
-- the API key is resolved from a small cache; on a miss, in a session of its own, closed at once
-  (the reserve), so key lookups never hold a connection across threads. A revocation empties the
-  cache of every API process before their next request (``catalog/key_revocations.py``: a mapped
-  generation file on SQLite, LISTEN/NOTIFY on PostgreSQL); no catalog query per request for that;
-- sessions connect lazily, on their first statement in the route's thread.
+Sessions are admitted by ``api/admission.py`` before any worker thread is involved. The API key is
+resolved from the app's ``ApiKeyCache`` (built by the lifespan, ``api/app.py``); on a miss, in a session
+of its own, closed at once (the admission reserve), so key lookups never hold a connection across
+threads. A revocation empties the cache of every API process before their next request
+(``catalog/key_revocations.py``: a mapped generation file on SQLite, LISTEN/NOTIFY on PostgreSQL); no
+catalog query per request for that. Sessions connect lazily, on their first statement in the route's
+thread.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-import weakref
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -28,9 +21,9 @@ import anyio
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import QueuePool
 from starlette.concurrency import run_in_threadpool
 
+from api.admission import admitted
 from api.errors import Unauthorized
 from flexprice_pipelines.catalog import CatalogSession, Scope
 from flexprice_pipelines.catalog.db import SQLITE_IMMEDIATE
@@ -90,69 +83,28 @@ class ApiKeyCache:
 
 
 def api_key_cache(request: Request) -> ApiKeyCache:
-    """The app's cache (created on first use; tests may install their own on ``app.state``)."""
-    cache: ApiKeyCache | None = getattr(request.app.state, "api_key_cache", None)
-    if cache is None:
-        watch = watch_key_changes(request.app.state.database.url)
-        cache = request.app.state.api_key_cache = ApiKeyCache(watch)
+    """The app's cache (built by its lifespan; tests may install their own on ``app.state``)."""
+    cache: ApiKeyCache = request.app.state.api_key_cache
     return cache
-
-
-def close_api_key_cache(state: Any) -> None:
-    """Stop watching revocations (the app's lifespan calls this on shutdown)."""
-    cache: ApiKeyCache | None = getattr(state, "api_key_cache", None)
-    if cache is not None:
-        state.api_key_cache = None
-        cache.close()
-
-
-# Connections kept back from request sessions for API-key lookups on a cache miss (and the health ping).
-RESERVED_CONNECTIONS = 2
-_Slots = weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.Semaphore | None]
-
-
-def _session_slots(request: Request, find_pool: Callable[[], Any]) -> anyio.Semaphore | None:
-    """The app's admission semaphore on this event loop, sized to the session's pool (None: the pool
-    never blocks). One per loop: tests drive one app from several loops."""
-    state = request.app.state
-    slots: _Slots | None = getattr(state, "session_slots", None)
-    if slots is None:
-        slots = state.session_slots = weakref.WeakKeyDictionary()
-    loop = asyncio.get_running_loop()
-    if loop not in slots:
-        pool = find_pool()
-        overflow = getattr(pool, "_max_overflow", -1)
-        if isinstance(pool, QueuePool) and overflow >= 0:
-            capacity = max(1, pool.size() + overflow - RESERVED_CONNECTIONS)
-            slots[loop] = anyio.Semaphore(capacity)
-        else:
-            slots[loop] = None
-    return slots[loop]
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session from the app's factory; routes commit, anything uncommitted is rolled back.
 
-    Admission waits on the event loop (see the module docstring). Creating a session does no I/O, so
+    Admission waits on the event loop (``api/admission.py``). Creating a session does no I/O, so
     it happens here; closing one that still holds a connection rolls back, in a thread under a
     limiter of its own so that it never queues behind a busy threadpool.
     """
     session: Session = request.app.state.database.session()
-    slots = _session_slots(request, lambda: session.get_bind().pool)  # type: ignore[union-attr]
-    if slots is not None:
-        await slots.acquire()
-    try:
-        yield session
-    finally:
+    async with admitted(request, lambda: session.get_bind().pool):  # type: ignore[union-attr]
         try:
+            yield session
+        finally:
             if session.in_transaction():
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
             else:
                 session.close()
-        finally:
-            if slots is not None:
-                slots.release()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -185,19 +137,8 @@ class SessionRunner:
         if self._request.app.state.settings.resolved_api_inline_checks:
             # on the event loop: a SQLite read is ~70 µs, less than the thread hop it would replace
             return _in_session(database, work, args)
-        slots = _session_slots(self._request, lambda: _pool(database))
-        if slots is None:
+        async with admitted(self._request, lambda: _pool(database)):
             return await run_in_threadpool(_in_session, database, work, args)
-        async with slots:
-            return await run_in_threadpool(_in_session, database, work, args)
-
-
-async def session_runner(request: Request) -> SessionRunner:
-    """The request's ``SessionRunner`` (an async dependency: no thread hop to build it)."""
-    return SessionRunner(request)
-
-
-SessionRunnerDep = Annotated[SessionRunner, Depends(session_runner)]
 
 
 def _resolve(database: Any, api_key: str) -> Scope | None:

@@ -16,10 +16,14 @@ sends for that status:
 A route adds what only its own code raises (``responses={413: {...}}``): 413/415/503 for usage
 events, 400 for a bad Stripe signature. An explicit entry keeps its description; the body schema is
 filled in from ``error_model`` unless the entry brings its own.
+
+``LeanRoute`` is a ``DocumentedRoute`` for the latency-critical entitlement checks: documented from
+its endpoint's signature like any route, called without FastAPI's dependency solving.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import types
 import typing
@@ -30,12 +34,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_dependant, get_parameterless_sub_dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.params import Depends
 from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from starlette.routing import request_response
 
-from api.deps import get_write_catalog
+from api.deps import api_key_header, get_scope, get_write_catalog, now, resolve_scope
 from api.errors import error_model
 
 
@@ -179,6 +185,99 @@ class DecimalRoute(DocumentedRoute):
             return await handler(DecimalJSONRequest(request.scope, request.receive))
 
         return route
+
+
+def validated_body(model: type[BaseModel], body: bytes) -> BaseModel:
+    """``body`` validated by ``model`` straight from the JSON bytes (pydantic-core, no ``json.loads``);
+    failures raise what FastAPI raises for a body (``api/errors.py``: 400 malformed JSON, else 422
+    naming ``body.…``)."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in errors]
+        ) from None
+
+
+class LeanRoute(DocumentedRoute):
+    """A route whose endpoint is called without FastAPI's body parsing and dependency solving — most of
+    an entitlement check's CPU time — and is otherwise an ordinary route: documented from its signature,
+    answered through the app's middleware and error handlers.
+
+    The endpoint is ``async`` and takes only parameters this class supplies, in this order:
+
+    - ``ScopeDep`` (``api/deps.py``): the API key resolved by ``resolve_scope``, first (a missing or
+      revoked key is a 401 whatever the body);
+    - one pydantic body model, validated from the raw bytes (``validated_body``);
+    - ``NowDep``: ``now`` or the app's ``dependency_overrides[now]`` (tests freeze the clock);
+    - ``Request``.
+
+    Anything else is refused when the route is built, so a parameter is never silently left unfilled.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        if self.max_body_size is not None:
+            raise TypeError(f"{self.path}: a LeanRoute has no body size limit of its own")
+        # Starlette's request/response wrapper (the app's error handlers, as for any route) without
+        # FastAPI's per-request exit stacks, which only dependencies with ``yield`` need.
+        self.app = request_response(self.get_route_handler())
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        dependant = self.dependant
+        scope_name = clock_name = None
+        for sub in dependant.dependencies:
+            if sub.call is get_scope and sub.name:
+                scope_name = sub.name
+            elif sub.call is now and sub.name:
+                clock_name = sub.name
+            else:
+                raise TypeError(f"{self.path}: a LeanRoute cannot supply {sub.name or sub.call!r}")
+        special = (
+            dependant.response_param_name,
+            dependant.background_tasks_param_name,
+            dependant.security_scopes_param_name,
+            dependant.http_connection_param_name,
+            dependant.websocket_param_name,
+        )
+        if len(dependant.body_params) > 1 or any(
+            (
+                *dependant.path_params,
+                *dependant.query_params,
+                *dependant.header_params,
+                *dependant.cookie_params,
+                *filter(None, special),
+            )
+        ):
+            raise TypeError(f"{self.path}: a LeanRoute takes one body model and no other parameters")
+        body = dependant.body_params[0] if dependant.body_params else None
+        model = next(_models(body.field_info.annotation), None) if body is not None else None
+        if body is not None and model is None:
+            raise TypeError(f"{self.path}: a LeanRoute's body must be a pydantic model")
+        endpoint = self.endpoint
+        request_name = dependant.request_param_name
+        if not inspect.iscoroutinefunction(endpoint):
+            raise TypeError(f"{self.path}: a LeanRoute's endpoint must be async")
+
+        async def handler(request: Request) -> Response:
+            values: dict[str, Any] = {}
+            if scope_name is not None:
+                values[scope_name] = await resolve_scope(
+                    request, request.headers.get(api_key_header.model.name)
+                )
+            if body is not None and model is not None:
+                values[body.name] = validated_body(model, await request.body())
+            if clock_name is not None:
+                clock = request.app.dependency_overrides.get(now, now)
+                at = clock()
+                values[clock_name] = await at if inspect.isawaitable(at) else at
+            if request_name is not None:
+                values[request_name] = request
+            response: Response = await endpoint(**values)
+            return response
+
+        return handler
 
 
 def domain_router(prefix: str, tag: str) -> APIRouter:

@@ -1,4 +1,8 @@
-"""One router per domain; ``ROUTERS`` is the order they are mounted in (and shown in /docs)."""
+"""One router per domain; ``ROUTERS`` is the order they are mounted in (and shown in /docs).
+
+``CHECK_ROUTES`` (``POST /v1/entitlements/check[/batch]``, the latency-critical routes) are mounted on
+the app itself before them (``api/app.py``): requests are matched in that order.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from api.routers import (
     webhook_endpoints,
 )
 
+CHECK_ROUTES = entitlement_checks.checks.routes
 ROUTERS = [
     health.router,
     meters.router,

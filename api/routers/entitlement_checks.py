@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Depends, Path, Request, Response
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy.orm import Session
-from starlette.types import ASGIApp, Receive, Send
-from starlette.types import Scope as ASGIScope
 
-from api.deps import NowDep, ScopeDep, SessionDep, SessionRunner, SessionRunnerDep, now, resolve_scope
-from api.routing import domain_router
+from api.deps import NowDep, ScopeDep, SessionDep, SessionRunner
+from api.routing import LeanRoute, domain_router
 from api.schemas.common import Id, Text
 from api.schemas.entitlement_checks import (
     AggregatedEntitlement,
@@ -37,18 +31,14 @@ from flexprice_pipelines.usage.catalog_view import CustomerView, FeatureInfo
 from flexprice_pipelines.usage.service import CustomerRef, EntitlementService, FeatureRef, FeatureUsage
 
 router = domain_router("/v1", "entitlement checks")
+checks = APIRouter(prefix="/v1", tags=["entitlement checks"], route_class=LeanRoute)
 CustomerIdPath = Annotated[Id, Path(description="Customer id (cust_…).")]
 ExternalIdPath = Annotated[Text, Path(description="The customer's external_id.")]
 
-# Subscriptions, plans and entitlements are re-read at most this often per customer; usage is always live.
-CONFIG_TTL_SECONDS = 1.0
-
 
 async def get_service(request: Request) -> EntitlementService:
-    """The app's service (created on first use; tests may install their own on ``app.state``)."""
-    service = getattr(request.app.state, "entitlement_service", None)
-    if service is None:
-        service = request.app.state.entitlement_service = EntitlementService(config_ttl=CONFIG_TTL_SECONDS)
+    """The app's service (built by the lifespan, ``api/clients.py``; tests may install their own)."""
+    service: EntitlementService = request.app.state.entitlement_service
     return service
 
 
@@ -217,79 +207,22 @@ def _check_many(
     )
 
 
-# The hot path: async routes whose catalog reads run in one worker-thread call holding a connection only
-# while they read (``SessionRunner``), answered without FastAPI's response re-validation.
-@router.post("/entitlements/check", response_model=EntitlementCheckResult)
+# The hot path: ``LeanRoute``s (no dependency solving; the body validated straight from its bytes) whose
+# catalog reads run in one call holding a connection only while they read (``SessionRunner``), answered
+# without FastAPI's response re-validation. The app mounts them before every other route (``api/app.py``).
+@checks.post("/entitlements/check", response_model=EntitlementCheckResult)
 async def check_entitlement(
-    body: EntitlementCheckRequest, runner: SessionRunnerDep, scope: ScopeDep, service: ServiceDep, now: NowDep
+    scope: ScopeDep, body: EntitlementCheckRequest, now: NowDep, request: Request
 ) -> Response:
     """May the customer use the feature now? Unknown customer or feature → 404 naming which."""
-    return _json(await runner.run(_check_one, service, scope, body, now))
+    service = request.app.state.entitlement_service
+    return _json(await SessionRunner(request).run(_check_one, service, scope, body, now))
 
 
-@router.post("/entitlements/check/batch", response_model=BatchEntitlementCheckResponse)
+@checks.post("/entitlements/check/batch", response_model=BatchEntitlementCheckResponse)
 async def check_entitlements(
-    body: BatchEntitlementCheckRequest,
-    runner: SessionRunnerDep,
-    scope: ScopeDep,
-    service: ServiceDep,
-    now: NowDep,
+    scope: ScopeDep, body: BatchEntitlementCheckRequest, now: NowDep, request: Request
 ) -> Response:
     """The check for up to 100 features at once, in request order."""
-    return _json(await runner.run(_check_many, service, scope, body, now))
-
-
-# -- the hot path without routing and dependency solving ---------------------------------------------------
-
-_Work = Callable[[Session, EntitlementService, Scope, Any, datetime], BaseModel]
-_FAST: dict[str, tuple[type[BaseModel], _Work]] = {
-    "/v1/entitlements/check": (EntitlementCheckRequest, _check_one),
-    "/v1/entitlements/check/batch": (BatchEntitlementCheckRequest, _check_many),
-}
-
-
-async def _fast_answer(request: Request, schema: type[BaseModel], work: _Work) -> Response:
-    scope = await resolve_scope(request, request.headers.get("x-api-key"))
-    try:
-        body = schema.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
-        ) from None
-    clock = request.app.dependency_overrides.get(now, now)  # tests freeze the clock this way
-    at = clock()
-    if inspect.isawaitable(at):
-        at = await at
-    service = await get_service(request)
-    return _json(await SessionRunner(request).run(work, service, scope, body, at))  # type: ignore[arg-type]
-
-
-async def _handled(request: Request, exc: Exception) -> Response:
-    # The app's own handlers (api/errors.py), looked up by the exception's class as Starlette does.
-    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = request.app.exception_handlers
-    for cls in type(exc).__mro__:
-        if cls in handlers:
-            return await handlers[cls](request, exc)
-    raise exc
-
-
-class CheckFastPath:
-    """ASGI middleware answering ``POST /v1/entitlements/check[/batch]`` without Starlette's route scan
-    and FastAPI's dependency solving — most of a check's CPU time — with the same API-key check, clock,
-    service, body schema and error handlers as the routes above (which stay the documented fallback).
-    Everything else passes through."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
-        target = _FAST.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
-        if target is None:
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope, receive)
-        try:
-            response = await _fast_answer(request, *target)
-        except Exception as exc:  # every error, mapped by the app handlers as for any route
-            response = await _handled(request, exc)
-        await response(scope, receive, send)
+    service = request.app.state.entitlement_service
+    return _json(await SessionRunner(request).run(_check_many, service, scope, body, now))

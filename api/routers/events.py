@@ -8,7 +8,6 @@ of the request; the tenant and environment always come from the API key, never f
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -28,7 +27,6 @@ from api.schemas.events import (
     request_body,
 )
 from flexprice_pipelines.catalog.models import TenantSettings
-from flexprice_pipelines.events.bus import make_bus
 from flexprice_pipelines.events.ingest import IngestService
 from flexprice_pipelines.events.schema import (
     MAX_BODY_BYTES,
@@ -39,11 +37,9 @@ from flexprice_pipelines.events.schema import (
     parse_bulk_body,
     parse_single_body,
 )
-from flexprice_pipelines.settings import Settings
 
 router = APIRouter(prefix="/v1/events", tags=["events"], route_class=DocumentedRoute)
 
-_service_lock = threading.Lock()
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {
         "description": "Malformed JSON or invalid events; `details` lists every `{index, field, message}`."
@@ -59,18 +55,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def get_ingest_service(request: Request) -> IngestService:
-    """The app's ingest service over the bus its settings name (created on first use).
+    """The app's ingest service over the bus its settings name (built by the lifespan, ``api/clients.py``).
 
     Tests may install their own as ``app.state.ingest_service``.
     """
-    state = request.app.state
-    service: IngestService | None = getattr(state, "ingest_service", None)
-    if service is None:
-        with _service_lock:
-            service = getattr(state, "ingest_service", None)
-            if service is None:
-                settings = getattr(state, "settings", None) or Settings()
-                service = state.ingest_service = IngestService(make_bus(settings))
+    service: IngestService = request.app.state.ingest_service
     return service
 
 

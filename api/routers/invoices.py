@@ -23,11 +23,10 @@ from api.schemas.invoices import InvoiceLinePublic, InvoicePublic, VoidRequest
 from api.search import SearchField, SearchSpec, Shortcut, add_search_route
 from flexprice_pipelines.catalog import CatalogSession, Conflict
 from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem
-from flexprice_pipelines.integrations.object_store import ObjectStore, object_store_from_settings
+from flexprice_pipelines.integrations.object_store import ObjectStore
 from flexprice_pipelines.integrations.pdf import PDF_CONTENT_TYPE, invoice_pdf
 from flexprice_pipelines.ledger.invoices import VOIDABLE
 from flexprice_pipelines.ledger.invoices import void_invoice as ledger_void
-from flexprice_pipelines.settings import Settings
 
 router = domain_router("/v1/invoices", "invoices")
 IdPath = Annotated[Id, Path(description="Invoice id (inv_…).")]
@@ -37,13 +36,8 @@ _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def get_object_store(request: Request) -> ObjectStore:
-    """The app's PDF store, from its settings (created on first use; tests may set ``app.state.object_store``)."""
-    state = request.app.state
-    store: ObjectStore | None = getattr(state, "object_store", None)
-    if store is None:
-        store = state.object_store = object_store_from_settings(
-            getattr(state, "settings", None) or Settings()
-        )
+    """The app's PDF store (built by the lifespan, ``api/clients.py``; tests may set ``app.state.object_store``)."""
+    store: ObjectStore = request.app.state.object_store
     return store
 
 

@@ -46,10 +46,7 @@ def app(catalog_url: str, tmp_path: Path) -> FastAPI:
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
-        yield test_client
-    service = getattr(app.state, "ingest_service", None)
-    if service is not None:
-        service.bus.close()
+        yield test_client  # the lifespan closes the app's bus
 
 
 @pytest.fixture
