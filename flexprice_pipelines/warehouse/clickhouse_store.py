@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -24,9 +23,7 @@ from flexprice_pipelines.events.schema import Event
 from flexprice_pipelines.warehouse.base import events_to_arrow
 from flexprice_pipelines.warehouse.reads import (
     EVENT_COLUMNS,
-    IngestedCustomer,
-    WarehouseEvent,
-    ingested_customers,
+    BillingReads,
 )
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -111,8 +108,14 @@ def raw_events_ddl(database: str) -> list[str]:
     ]
 
 
-class ClickHouseWarehouse:
+class ClickHouseWarehouse(BillingReads):
     """``Warehouse`` over a clickhouse-connect client (HTTP server or chdb)."""
+
+    EVENTS_SQL = _EVENTS_SQL
+    USAGE_SQL = _USAGE_SQL
+    BUCKETS_SQL = _BUCKETS_SQL
+    FCT_CONSISTENCY_SQL = _FCT_CONSISTENCY_SQL
+    INGESTED_SQL = _INGESTED_SQL
 
     dialect = "clickhouse"
 
@@ -161,38 +164,6 @@ class ClickHouseWarehouse:
             sql.replace("{db}", self.database), parameters=dict(params) if params else None
         )
         return [tuple(row) for row in result.result_rows]
-
-    def events_for_customers(
-        self,
-        tenant_id: str,
-        environment_id: str,
-        customers: Sequence[str],
-        start: datetime,
-        end: datetime,
-    ) -> list[WarehouseEvent]:
-        """Latest versions of the customers' events with ``start <= timestamp < end`` (UTC)."""
-        if not customers:
-            return []
-        params = {"tenant": tenant_id, "env": environment_id, "customers": list(customers), "start": start}
-        rows = self.query(_EVENTS_SQL, {**params, "end": end})
-        return [WarehouseEvent(row) for row in rows]
-
-    def period_usage_rows(self, tenant_id: str, periods: Sequence[str]) -> list[tuple[Any, ...]]:
-        """(window_id, meter_id, quantity, event_count) of ``fct_period_usage`` for the tenant's periods."""
-        return self.query(_USAGE_SQL, {"tenant": tenant_id, "periods": list(periods)})
-
-    def period_usage_buckets(self, tenant_id: str, periods: Sequence[str]) -> list[tuple[Any, ...]]:
-        """(window_id, bucket_start, bucket_quantity) of ``fct_period_usage_buckets`` for the tenant's periods."""
-        return self.query(_BUCKETS_SQL, {"tenant": tenant_id, "periods": list(periods)})
-
-    def period_usage_intervals(self, tenant_id: str, period_key: str) -> list[tuple[Any, ...]]:
-        """(environment, customer, meter, window_start, window_end, usage_start, aggregation, quantity) of
-        ``fct_period_usage`` for one period: what the usage consistency check compares."""
-        return self.query(_FCT_CONSISTENCY_SQL, {"tenant": tenant_id, "period": period_key})
-
-    def customers_ingested_since(self, since: datetime) -> list[IngestedCustomer]:
-        """Every customer with events ingested after ``since`` (raw versions, so corrections count too)."""
-        return ingested_customers(self.query(_INGESTED_SQL, {"since": since}))
 
     @contextmanager
     def billing_inputs_target(self) -> Iterator[tuple[Any, str]]:

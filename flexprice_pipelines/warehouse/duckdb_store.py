@@ -16,7 +16,6 @@ import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +27,7 @@ from flexprice_pipelines.warehouse import turns
 from flexprice_pipelines.warehouse.base import RAW_EVENT_COLUMNS, events_to_arrow
 from flexprice_pipelines.warehouse.reads import (
     EVENT_COLUMNS,
-    IngestedCustomer,
-    WarehouseEvent,
-    ingested_customers,
+    BillingReads,
 )
 from flexprice_pipelines.warehouse.turns import TURN_TIMEOUT, Turns, WarehouseBusy
 
@@ -83,8 +80,14 @@ _FCT_CONSISTENCY_SQL = (
 )
 
 
-class DuckDBWarehouse:
+class DuckDBWarehouse(BillingReads):
     """``Warehouse`` over one DuckDB file, opened per call."""
+
+    EVENTS_SQL = _EVENTS_SQL
+    USAGE_SQL = _USAGE_SQL
+    BUCKETS_SQL = _BUCKETS_SQL
+    FCT_CONSISTENCY_SQL = _FCT_CONSISTENCY_SQL
+    INGESTED_SQL = _INGESTED_SQL
 
     dialect = "duckdb"
 
@@ -215,38 +218,6 @@ class DuckDBWarehouse:
         """Run DuckDB SQL (``$name`` parameters)."""
         with self.connect() as conn:
             return conn.execute(sql, dict(params) if params else None).fetchall()
-
-    def events_for_customers(
-        self,
-        tenant_id: str,
-        environment_id: str,
-        customers: Sequence[str],
-        start: datetime,
-        end: datetime,
-    ) -> list[WarehouseEvent]:
-        """Latest versions of the customers' events with ``start <= timestamp < end`` (UTC)."""
-        if not customers:
-            return []
-        params = {"tenant": tenant_id, "env": environment_id, "customers": list(customers), "start": start}
-        rows = self.query(_EVENTS_SQL, {**params, "end": end})
-        return [WarehouseEvent(row) for row in rows]
-
-    def period_usage_rows(self, tenant_id: str, periods: Sequence[str]) -> list[tuple[Any, ...]]:
-        """(window_id, meter_id, quantity, event_count) of ``fct_period_usage`` for the tenant's periods."""
-        return self.query(_USAGE_SQL, {"tenant": tenant_id, "periods": list(periods)})
-
-    def period_usage_buckets(self, tenant_id: str, periods: Sequence[str]) -> list[tuple[Any, ...]]:
-        """(window_id, bucket_start, bucket_quantity) of ``fct_period_usage_buckets`` for the tenant's periods."""
-        return self.query(_BUCKETS_SQL, {"tenant": tenant_id, "periods": list(periods)})
-
-    def period_usage_intervals(self, tenant_id: str, period_key: str) -> list[tuple[Any, ...]]:
-        """(environment, customer, meter, window_start, window_end, usage_start, aggregation, quantity) of
-        ``fct_period_usage`` for one period: what the usage consistency check compares."""
-        return self.query(_FCT_CONSISTENCY_SQL, {"tenant": tenant_id, "period": period_key})
-
-    def customers_ingested_since(self, since: datetime) -> list[IngestedCustomer]:
-        """Every customer with events ingested after ``since`` (raw versions, so corrections count too)."""
-        return ingested_customers(self.query(_INGESTED_SQL, {"since": since}))
 
     @contextmanager
     def billing_inputs_target(self) -> Iterator[tuple[Any, str]]:

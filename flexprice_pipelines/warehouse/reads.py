@@ -7,10 +7,10 @@ module holds what the rows become, so a row means the same on DuckDB and on Clic
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 # The columns ``events_for_customers`` selects from ``raw_events_latest``, in ``WarehouseEvent`` row order.
 EVENT_COLUMNS = ("event_id", "event_name", "external_customer_id", "timestamp", "properties", "ingested_at")
@@ -73,3 +73,52 @@ class WarehouseEvent(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(_EVENT_KEYS)
+
+
+class BillingReads:
+    """The billing pipeline's reads, one body for every store: a store supplies ``query`` and its dialect's SQL.
+
+    Each statement takes the parameters its method passes (``tenant``, ``env``, ``customers``, ``start``, ``end``,
+    ``periods``, ``period``, ``since``), spelled in the store's own parameter syntax.
+    """
+
+    EVENTS_SQL: ClassVar[str]
+    USAGE_SQL: ClassVar[str]
+    BUCKETS_SQL: ClassVar[str]
+    FCT_CONSISTENCY_SQL: ClassVar[str]
+    INGESTED_SQL: ClassVar[str]
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def events_for_customers(
+        self,
+        tenant_id: str,
+        environment_id: str,
+        customers: Sequence[str],
+        start: datetime,
+        end: datetime,
+    ) -> list[WarehouseEvent]:
+        """Latest versions of the customers' events with ``start <= timestamp < end`` (UTC)."""
+        if not customers:
+            return []
+        params = {"tenant": tenant_id, "env": environment_id, "customers": list(customers), "start": start}
+        rows = self.query(self.EVENTS_SQL, {**params, "end": end})
+        return [WarehouseEvent(row) for row in rows]
+
+    def period_usage_rows(self, tenant_id: str, periods: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(window_id, meter_id, quantity, event_count) of ``fct_period_usage`` for the tenant's periods."""
+        return self.query(self.USAGE_SQL, {"tenant": tenant_id, "periods": list(periods)})
+
+    def period_usage_buckets(self, tenant_id: str, periods: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(window_id, bucket_start, bucket_quantity) of ``fct_period_usage_buckets`` for the tenant's periods."""
+        return self.query(self.BUCKETS_SQL, {"tenant": tenant_id, "periods": list(periods)})
+
+    def period_usage_intervals(self, tenant_id: str, period_key: str) -> list[tuple[Any, ...]]:
+        """(environment, customer, meter, window_start, window_end, usage_start, aggregation, quantity) of
+        ``fct_period_usage`` for one period: what the usage consistency check compares."""
+        return self.query(self.FCT_CONSISTENCY_SQL, {"tenant": tenant_id, "period": period_key})
+
+    def customers_ingested_since(self, since: datetime) -> list[IngestedCustomer]:
+        """Every customer with events ingested after ``since`` (raw versions, so corrections count too)."""
+        return ingested_customers(self.query(self.INGESTED_SQL, {"since": since}))
