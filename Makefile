@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Most tests wait on subprocesses (dbt, servers, brokers): two workers keep both cores busy.
+TEST_WORKERS ?= 2
 # The dbt manifest the @dbt_assets load (never parsed on import): rebuilt when a file of the dbt project is
 # newer, which on a fresh clone (no manifest yet) is always.
 MANIFEST := dbt/target/manifest.json
@@ -46,7 +48,7 @@ typecheck: install
 test: install lint typecheck
 	@scripts/ensure-system-deps
 	@scripts/ensure-postgres
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # Pure billing tests only: fast feedback while editing the core.
 unit: install

@@ -10,11 +10,14 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from tests.support.chdb_http import ChdbHttpServer
+from tests.warehouse.shared import chdb_path
 
 
 @pytest.fixture(scope="package")
-def chdb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbHttpServer]:
-    with ChdbHttpServer(str(tmp_path_factory.mktemp("chdb_http") / "data")) as server:
+def chdb_server() -> Iterator[ChdbHttpServer]:
+    # The process's one chdb data directory (chdb opens one per process, and the event and warehouse
+    # tests' in-process engine may already hold it when pytest-xdist runs this package after them).
+    with ChdbHttpServer(chdb_path()) as server:
         yield server
 
 

@@ -25,6 +25,7 @@ from flexprice_pipelines.warehouse.duckdb_store import DuckDBWarehouse
 from tests.dbt import usage_data
 from tests.dbt.dbt_harness import DbtProject
 from tests.support.chdb_http import ChdbHttpServer
+from tests.warehouse.shared import chdb_path
 
 CH_DATABASE = "flexprice_dbt"
 
@@ -90,8 +91,10 @@ def duckdb_rows(project: DbtProject, sql: str) -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture(scope="package")
-def chdb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbHttpServer]:
-    with ChdbHttpServer(str(tmp_path_factory.mktemp("dbt_chdb") / "data")) as server:
+def chdb_server() -> Iterator[ChdbHttpServer]:
+    # The process's one chdb data directory (chdb opens one per process, and the event and warehouse
+    # tests' in-process engine may already hold it when pytest-xdist runs this package after them).
+    with ChdbHttpServer(chdb_path()) as server:
         yield server
 
 
