@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.api.test_schemathesis import server  # noqa: F401  (the fixture: a real server + a tenant key)
+from tests.support.flexprice_spec import flexprice_spec
 
 flexprice = pytest.importorskip(
     "flexprice", reason="the Flexprice SDK is a dev dependency (pip install -e '.[dev]')"
@@ -77,15 +77,10 @@ def test_the_sdk_reports_our_400(sdk: tuple[object, httpx.Client]) -> None:
 
 def test_spec_is_read_from_the_shared_folder_only_when_present() -> None:
     """The search request bodies name Flexprice's filter fields (where the spec is at hand)."""
-    spec_path = (
-        Path(__file__).resolve().parents[3] / ".." / "shared" / "flexprice" / "openapi.json"
-    ).resolve()
-    if not spec_path.exists():
-        pytest.skip(f"Flexprice's OpenAPI document is not at {spec_path}")
     from api.app import openapi_schema
     from api.search import SearchRequest
 
-    theirs = json.loads(spec_path.read_text())["components"]["schemas"]
+    theirs = flexprice_spec()["components"]["schemas"]
     ours = openapi_schema()["components"]["schemas"]
     for resource in (
         "Customer",
