@@ -243,6 +243,53 @@ _JSON_KINDS: dict[type, tuple[tuple[type, ...], str]] = {
 }
 
 
+NEUTRAL_MARK = "x-flexprice-neutral"
+"""The OpenAPI extension naming a field Flexprice defines that we accept only at its neutral value."""
+
+
+def neutral(*accepted: Any, default: Any = None, brought_by: str | None = None, description: str = "") -> Any:
+    """A field Flexprice defines and we do not implement yet: accepted at its neutral values (``accepted``,
+    always including ``default``; the SDK's defaults) and refused otherwise, naming the field.
+
+    ``brought_by`` names the issue that will implement it. The OpenAPI schema carries the mark
+    (``x-flexprice-neutral``), which the compatibility table reads.
+    """
+    values = [default, *(value for value in accepted if value != default)]
+    note = f"Accepted only as {', '.join(_show(v) for v in values)} until implemented"
+    note += f" ({brought_by})." if brought_by else "."
+    return Field(
+        default=default,
+        description=f"{description} {note}".strip(),
+        json_schema_extra={
+            NEUTRAL_MARK: {"accepted": [_jsonable(v) for v in values], "brought_by": brought_by}
+        },
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def _show(value: Any) -> str:
+    return "null" if value is None else repr(_jsonable(value)).replace("'", '"')
+
+
+def _is_neutral(value: Any, accepted: list[Any]) -> bool:
+    for candidate in accepted:
+        if value == candidate and type(value) is type(candidate):
+            return True
+        if isinstance(value, BaseModel | dict | list) and candidate in ({}, []) and not value:
+            return True
+        numeric = (int, float, Decimal, str)
+        if isinstance(value, numeric) and isinstance(candidate, numeric) and not isinstance(value, bool):
+            try:
+                if Decimal(str(value)) == Decimal(str(candidate)):
+                    return True
+            except ArithmeticError:
+                continue
+    return False
+
+
 class InputModel(BaseModel):
     """Request bodies: unknown fields are refused, so a typo is a 422 rather than silently ignored."""
 
@@ -263,6 +310,13 @@ class InputModel(BaseModel):
         # Lax pydantic reads "5" as 5 and 1 or "yes" as true; the schema says integer / boolean, so only
         # JSON numbers and JSON booleans are taken (a JSON number arrives as int or, with a point, Decimal).
         field = cls.model_fields.get(info.field_name or "")
+        extra = field.json_schema_extra if field is not None else None
+        if isinstance(extra, dict) and NEUTRAL_MARK in extra:
+            accepted = extra[NEUTRAL_MARK]["accepted"]  # type: ignore[index]
+            if not _is_neutral(value, accepted):  # type: ignore[arg-type]
+                shown = ", ".join(_show(v) for v in accepted)  # type: ignore[union-attr]
+                raise ValueError(f"not supported yet: only {shown} is accepted")
+            return value
         kind = _scalar(field.annotation) if field is not None else None
         if kind is None or value is None:
             return value
