@@ -312,9 +312,10 @@ class InputModel(BaseModel):
         field = cls.model_fields.get(info.field_name or "")
         extra = field.json_schema_extra if field is not None else None
         if isinstance(extra, dict) and NEUTRAL_MARK in extra:
-            accepted = extra[NEUTRAL_MARK]["accepted"]  # type: ignore[index]
-            if not _is_neutral(value, accepted):  # type: ignore[arg-type]
-                shown = ", ".join(_show(v) for v in accepted)  # type: ignore[union-attr]
+            mark: Any = extra[NEUTRAL_MARK]
+            accepted: list[Any] = mark["accepted"]
+            if not _is_neutral(value, accepted):
+                shown = ", ".join(_show(v) for v in accepted)
                 raise ValueError(f"not supported yet: only {shown} is accepted")
             return value
         kind = _scalar(field.annotation) if field is not None else None
