@@ -313,9 +313,9 @@ class InputModel(BaseModel):
         extra = field.json_schema_extra if field is not None else None
         if isinstance(extra, dict) and NEUTRAL_MARK in extra:
             mark: Any = extra[NEUTRAL_MARK]
-            accepted: list[Any] = mark["accepted"]
-            if not _is_neutral(value, accepted):
-                shown = ", ".join(_show(v) for v in accepted)
+            neutral_values: list[Any] = mark["accepted"]
+            if not _is_neutral(value, neutral_values):
+                shown = ", ".join(_show(v) for v in neutral_values)
                 raise ValueError(f"not supported yet: only {shown} is accepted")
             return value
         kind = _scalar(field.annotation) if field is not None else None
