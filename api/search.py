@@ -15,8 +15,14 @@ environment first, as every route), counted and paged in SQL; nothing is filtere
 
 A request the DSL cannot answer is a 400 naming the field (``body.filters.2.operator``, ``body.limit``),
 raised as ``BadRequest`` so ``errors.py`` renders it; malformed shapes (a string for ``limit``) are the
-API's usual 422. Money columns are not filterable or sortable: SQLite stores them as decimal text,
-where SQL would compare them as strings.
+API's usual 422. Money columns are not filterable or sortable yet: SQLite stores them as decimal text,
+where SQL would compare them as strings; Flexprice's money shortcuts (``amount_due_gt``, …) are
+``NotYet`` fields, accepted only when null. Every field of Flexprice's filter is either served or a
+``NotYet`` field, so none is silently ignored.
+
+``start_time`` / ``end_time`` mean what they mean in Flexprice for each resource: an invoice's or a
+subscription's period within the range (``SearchSpec.time_range``), else ``created_at`` in
+``[start_time, end_time)`` (Flexprice includes ``end_time`` there; our windows are half-open).
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from api.deps import CatalogDep, NowDep
 from api.errors import BadRequest
-from api.schemas.common import INT32_MAX, InputModel, ListResponse, Pagination, Text, When
+from api.schemas.common import INT32_MAX, InputModel, ListResponse, Pagination, Text, When, neutral
 from flexprice_pipelines.catalog import CatalogSession
 from flexprice_pipelines.catalog.models import Customer, ScopedModel
 
@@ -142,8 +148,28 @@ class Shortcut:
     string, ``in`` for a list), plus fixed equalities (``plan_ids`` of a price: ``entity_type = PLAN``)."""
 
     field: str
-    operator: Literal["eq", "in", "contains"] = "eq"
+    operator: Literal["eq", "in", "contains", "gt", "gte", "lt", "lte", "active_at"] = "eq"
     fixed: Mapping[str, str] = default_field(default_factory=dict)
+    kind: Literal["string", "date", "integer"] = "string"
+    # ``active_at``: ``field`` (a start) at or before the instant and ``until`` (an end) null or after it.
+    until: str | None = None
+
+    def annotation(self) -> Any:
+        """The request field's type."""
+        if self.operator == "in":
+            return Annotated[list[Text], Field(max_length=MAX_VALUES)]
+        return {"string": Text, "date": When, "integer": Annotated[int, Field(ge=0, le=INT32_MAX)]}[self.kind]
+
+
+@dataclass(frozen=True)
+class NotYet:
+    """A field of Flexprice's filter we do not implement yet: accepted at its neutral values only
+    (``neutral()`` in ``api/schemas/common.py``: anything else is a 400 naming it, never ignored)."""
+
+    annotation: Any
+    accepted: tuple[Any, ...] = ()
+    brought_by: str | None = None
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -168,13 +194,21 @@ class SearchSpec:
     flags: Mapping[str, bool | None] = default_field(default_factory=dict)
     status_column: str = "status"
     status_values: tuple[str, ...] = ("published", "archived", "deleted")
+    not_yet: Mapping[str, NotYet] = default_field(default_factory=dict)
+    # Flexprice's ``start_time`` / ``end_time`` of this resource: ``(start column, end column)`` selects rows
+    # whose [start, end) lies within the range (an invoice's period); None: ``created_at`` in [start, end).
+    time_range: tuple[str, str] | None = None
 
     def request_model(self) -> type[SearchRequest]:
         """The body model: ``SearchRequest`` plus this resource's shortcuts and flags."""
         extra: dict[str, Any] = {}
         for key, shortcut in self.shortcuts.items():
-            kind = Annotated[list[Text], Field(max_length=MAX_VALUES)] if shortcut.operator == "in" else Text
-            extra[key] = (kind | None, None)
+            extra[key] = (shortcut.annotation() | None, None)
+        for key, later in self.not_yet.items():
+            extra[key] = (
+                later.annotation | None,
+                neutral(*later.accepted, default=None, brought_by=later.brought_by, description=later.why),
+            )
         if self.customer_column is not None:
             extra["external_customer_id"] = (Text | None, None)
         for key, default in self.flags.items():
@@ -318,7 +352,18 @@ def _shortcut(spec: SearchSpec, key: str, shortcut: Shortcut, value: Any) -> lis
         return [*fixed, column.in_(value)]
     if shortcut.operator == "contains":
         return [*fixed, column.icontains(value, autoescape=True)]
-    return [*fixed, column == value]
+    if shortcut.operator == "active_at":
+        assert shortcut.until is not None
+        until = _column(spec, shortcut.until)
+        return [*fixed, column <= value, or_(until.is_(None), until > value)]
+    compare = {
+        "eq": column.__eq__,
+        "gt": column.__gt__,
+        "gte": column.__ge__,
+        "lt": column.__lt__,
+        "lte": column.__le__,
+    }[shortcut.operator]
+    return [*fixed, compare(value)]
 
 
 def compile_search(catalog: CatalogSession, spec: SearchSpec, request: SearchRequest) -> Query:
@@ -343,10 +388,17 @@ def compile_search(catalog: CatalogSession, spec: SearchSpec, request: SearchReq
         where.append(getattr(spec.model, spec.customer_column).in_(customers.with_only_columns(Customer.id)))
     if request.status is not None:
         where.append(getattr(spec.model, spec.status_column) == request.status)
+    starts, ends = (
+        (_column(spec, spec.time_range[0]), _column(spec, spec.time_range[1]))
+        if spec.time_range is not None
+        else (spec.model.created_at, spec.model.created_at)
+    )
     if request.start_time is not None:
-        where.append(spec.model.created_at >= request.start_time)
+        where.append(starts >= request.start_time)
     if request.end_time is not None:
-        where.append(spec.model.created_at < request.end_time)
+        # A period [start, end) lies within the range when its end is at or before the range's end;
+        # a creation instant must be before it (half-open either way).
+        where.append(ends <= request.end_time if spec.time_range is not None else ends < request.end_time)
     expand = frozenset(part.strip() for part in (request.expand or "").split(",") if part.strip())
     unknown = sorted(expand - spec.expandable)
     if unknown:
@@ -451,6 +503,7 @@ __all__ = [
     "MAX_LIMIT",
     "OPERATORS",
     "FilterCondition",
+    "NotYet",
     "SearchField",
     "SearchRequest",
     "SearchSpec",

@@ -9,9 +9,9 @@ from fastapi import Path, Query, status
 from api.crud import PageDep, filters, page_of
 from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
-from api.schemas.common import Id, ListResponse
+from api.schemas.common import Id, ListResponse, Text
 from api.schemas.coupons import CouponCreate, CouponPublic, CouponUpdate
-from api.search import SearchField, SearchSpec, Shortcut, add_search_route
+from api.search import NotYet, SearchField, SearchSpec, Shortcut, add_search_route
 from flexprice_pipelines.billing.errors import BillingError
 from flexprice_pipelines.billing.invoicing import Coupon as BillingCoupon
 from flexprice_pipelines.billing.invoicing import CouponCadence, CouponType
@@ -67,6 +67,7 @@ SEARCH = SearchSpec(
         "redeem_before": SearchField("date"),
     },
     shortcuts={"coupon_ids": Shortcut("id", "in")},
+    not_yet={"coupon_codes": NotYet(list[Text], ([],))},
 )
 add_search_route(router, SEARCH, CouponPublic)
 

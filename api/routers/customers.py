@@ -11,7 +11,7 @@ from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
 from api.schemas.common import Id, ListResponse, Name, Text
 from api.schemas.customers import CustomerCreate, CustomerPublic, CustomerUpdate
-from api.search import SearchField, SearchSpec, Shortcut, add_search_route
+from api.search import NotYet, SearchField, SearchSpec, Shortcut, add_search_route
 from flexprice_pipelines.catalog import NotFound
 from flexprice_pipelines.catalog.models import Customer
 
@@ -38,6 +38,7 @@ SEARCH = SearchSpec(
         "external_ids": Shortcut("external_id", "in"),
         "email": Shortcut("email"),
     },
+    not_yet={"metadata": NotYet(dict[str, str], ({},))},
 )
 
 

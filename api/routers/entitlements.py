@@ -13,7 +13,7 @@ from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
 from api.schemas.common import Id, ListResponse
 from api.schemas.entitlements import EntitlementCreate, EntitlementPublic, EntitlementUpdate
-from api.search import SearchField, SearchRequest, SearchSpec, Shortcut, add_search_route
+from api.search import NotYet, SearchField, SearchRequest, SearchSpec, Shortcut, add_search_route
 from api.services.plans import create_entitlement as attach_entitlement
 from flexprice_pipelines.billing.entitlements import FeatureType
 from flexprice_pipelines.billing.errors import InvalidEntitlement
@@ -45,6 +45,7 @@ SEARCH = SearchSpec(
         "feature_type": Shortcut("feature_type"),
     },
     flags={"is_enabled": None},
+    not_yet={"has_grant_config": NotYet(bool, (False,), why="Entitlements have no grant config here.")},
 )
 
 

@@ -18,9 +18,9 @@ from fastapi import Depends, Path, Query, Request, Response
 from api.crud import PageDep, filters
 from api.deps import CatalogDep, NowDep, WriteCatalogDep
 from api.routing import domain_router
-from api.schemas.common import Currency, Id, ListResponse, Pagination
+from api.schemas.common import Currency, Id, ListResponse, Pagination, Text
 from api.schemas.invoices import InvoiceLinePublic, InvoicePublic, VoidRequest
-from api.search import SearchField, SearchSpec, Shortcut, add_search_route
+from api.search import NotYet, Number, SearchField, SearchSpec, Shortcut, add_search_route
 from flexprice_pipelines.catalog import CatalogSession, Conflict
 from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem
 from flexprice_pipelines.integrations.object_store import ObjectStore
@@ -121,11 +121,23 @@ SEARCH = SearchSpec(
         "invoice_type": Shortcut("invoice_type"),
         "billing_reason": Shortcut("billing_reason"),
         "currency": Shortcut("currency"),
+        "period_start_gte": Shortcut("period_start", "gte", kind="date"),
+        "period_start_lte": Shortcut("period_start", "lte", kind="date"),
+        "period_end_gte": Shortcut("period_end", "gte", kind="date"),
+        "period_end_lte": Shortcut("period_end", "lte", kind="date"),
     },
     customer_column="customer_id",
     expandable=frozenset({"line_items"}),
     newest_first=True,
     flags={"skip_line_items": None},
+    time_range=("period_start", "period_end"),
+    not_yet={
+        "amount_due_gt": NotYet(Number, why="Money is not filterable yet."),
+        "amount_remaining_gt": NotYet(Number, why="Money is not filterable yet."),
+        "subscription_customer_id": NotYet(
+            list[Text], ([],), why="Invoices are billed to the subscription's customer."
+        ),
+    },
 )
 
 

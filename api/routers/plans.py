@@ -11,7 +11,7 @@ from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
 from api.schemas.common import Id, ListResponse, Pagination, Text
 from api.schemas.plans import PlanCreate, PlanPublic, PlanUpdate
-from api.search import SearchField, SearchSpec, Shortcut, add_search_route
+from api.search import NotYet, SearchField, SearchSpec, Shortcut, add_search_route
 from api.services.plans import create_plan as build_plan
 from api.services.plans import plans_public
 from flexprice_pipelines.catalog.models import Plan
@@ -32,6 +32,7 @@ SEARCH = SearchSpec(
     },
     shortcuts={"plan_ids": Shortcut("id", "in"), "lookup_key": Shortcut("lookup_key")},
     expandable=frozenset({"prices", "entitlements"}),
+    not_yet={"metadata": NotYet(dict[str, str], ({},))},
 )
 
 

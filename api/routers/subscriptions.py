@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, or_
 from api.crud import PageDep, filters
 from api.deps import CatalogDep, NowDep, WriteCatalogDep
 from api.routing import domain_router
-from api.schemas.common import Currency, Id, ListResponse, Pagination
+from api.schemas.common import Currency, Id, ListResponse, Pagination, Text, When
 from api.schemas.subscriptions import (
     CancelRequest,
     LineItemPublic,
@@ -20,7 +20,7 @@ from api.schemas.subscriptions import (
     SubscriptionCreate,
     SubscriptionPublic,
 )
-from api.search import SearchField, SearchRequest, SearchSpec, Shortcut, add_search_route
+from api.search import NotYet, SearchField, SearchRequest, SearchSpec, Shortcut, add_search_route
 from api.services import subscriptions as service
 from flexprice_pipelines.billing.errors import InvalidPeriod
 from flexprice_pipelines.catalog import CatalogSession
@@ -110,11 +110,20 @@ SEARCH = SearchSpec(
         "subscription_status": Shortcut("subscription_status", "in"),
         "billing_cadence": Shortcut("billing_cadence", "in"),
         "billing_period": Shortcut("billing_period", "in"),
+        "active_at": Shortcut("start_date", "active_at", kind="date", until="end_date"),
+        "trial_end_due_lte": Shortcut("trial_end", "lte", kind="date"),
     },
     customer_column="customer_id",
     expandable=frozenset({"line_items"}),
-    # Line items are always included; the flag is taken for Flexprice compatibility.
-    flags={"with_line_items": None},
+    # Line items are always included; the flags are taken for Flexprice compatibility (they only eager-load).
+    flags={"with_line_items": None, "with_coupon_associations": None},
+    time_range=("current_period_start", "current_period_end"),
+    not_yet={
+        "effective_date_for_update": NotYet(When),
+        "invoicing_customer_ids": NotYet(list[Text], ([],), why="The subscription's customer is invoiced."),
+        "parent_subscription_ids": NotYet(list[Text], ([],), why="Subscriptions have no parent here."),
+        "subscription_type": NotYet(list[Text], ([],), why="Every subscription is a standalone one."),
+    },
 )
 
 
@@ -159,6 +168,11 @@ LINE_ITEM_SEARCH = SearchSpec(
     },
     customer_column="customer_id",
     flags={"active_filter": True},
+    not_yet={
+        "entity_type": NotYet(Text, ("plan",), why="Every line item comes from the plan (no add-ons yet)."),
+        "addon_association_ids": NotYet(list[Text], ([],), "issue 16", "No add-ons yet."),
+        "current_period_start": NotYet(When),
+    },
 )
 
 

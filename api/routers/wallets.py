@@ -18,7 +18,7 @@ from api.schemas.wallets import (
     WalletTransactionPublic,
     WalletUpdate,
 )
-from api.search import SearchField, SearchSpec, Shortcut, add_search_route
+from api.search import NotYet, Number, SearchField, SearchSpec, Shortcut, add_search_route
 from api.services import wallets as service
 from flexprice_pipelines.catalog.models import Wallet, WalletTransaction
 
@@ -66,6 +66,7 @@ SEARCH = SearchSpec(
     sort_as_string=True,
     status_column="wallet_status",
     status_values=("active", "frozen", "closed"),
+    not_yet={"alert_enabled": NotYet(bool, (False,), why="Wallet alerts are not built yet.")},
 )
 add_search_route(router, SEARCH, WalletPublic)
 
@@ -96,9 +97,13 @@ TRANSACTION_SEARCH = SearchSpec(
         "reference_type": Shortcut("reference_type"),
         "reference_id": Shortcut("reference_id"),
         "created_by": Shortcut("created_by"),
+        "priority": Shortcut("priority", kind="integer"),
+        "expiry_date_before": Shortcut("expiry_date", "lte", kind="date"),
+        "expiry_date_after": Shortcut("expiry_date", "gte", kind="date"),
     },
     customer_column="customer_id",
     newest_first=True,
+    not_yet={"credits_available_gt": NotYet(Number, why="Money is not filterable yet.")},
 )
 add_search_route(router, TRANSACTION_SEARCH, WalletTransactionPublic, path="/transactions/search")
 
