@@ -193,7 +193,13 @@ def test_the_report_derives_each_status_from_the_spec_and_the_app() -> None:
             "/webhook-events/thing.created": {"post": {"tags": ["Webhook Events"], "responses": {"200": {}}}},
         },
     }
-    sdk = ({"getThing": "things.get_thing"}, "9.9")
+    sdk = (
+        {
+            "getThing": compat.SdkMethod("things.get_thing", "GET", "/things/{id}"),
+            "thingUsage": compat.SdkMethod("things.usage", "GET", "/things/{id}/usage"),
+        },
+        "9.9",
+    )
     report = compat.build_report(spec, app.openapi(), app.router.routes, sdk, ["thing.created", "ours.only"])
     rows = {(r.op.method, r.op.path): r for r in report.rows}
 
@@ -209,6 +215,8 @@ def test_the_report_derives_each_status_from_the_spec_and_the_app() -> None:
     assert usage.status == compat.NOT_PLANNED
     assert "reaches our GET /v1/things/{thing_id}" in usage.note
     assert "ours: GET /v1/things/{thing_id}/usage" in usage.note
+    assert usage.note.endswith("SDK 9.9 requests GET /v1/things/{id}/usage")
+    assert "requests" not in rows["GET", "/v1/things/{id}"].note
     assert (rows["POST", "/v1/payments"].status, rows["POST", "/v1/payments"].issue) == (compat.NOT_YET, 17)
     assert report.counts == {
         compat.SERVED: 1,
@@ -240,5 +248,9 @@ def test_sdk_method_names_are_methods_of_the_installed_sdk() -> None:
     assert version.count(".") == 2
     assert len(methods) > 100
     for operation_id in ("getCustomerUsageSummary", "queryInvoice", "createWallet"):
-        group, method = methods[operation_id].split(".")
+        group, method = methods[operation_id].name.split(".")
         assert callable(getattr(getattr(client, group), method)), operation_id
+    assert (methods["getCustomerUsageSummary"].method, methods["getCustomerUsageSummary"].path) == (
+        "GET",
+        "/customers/usage",
+    )

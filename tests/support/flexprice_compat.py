@@ -328,8 +328,22 @@ def our_app_inputs() -> tuple[dict[str, Any], tuple[Any, ...]]:
     return app.openapi(), tuple(app.router.routes)
 
 
-def sdk_methods() -> tuple[dict[str, str], str]:
-    """operationId → ``group.method`` of the installed official SDK (read from its source, not run)."""
+@dataclass(frozen=True)
+class SdkMethod:
+    name: str  # group.method on the Flexprice client
+    method: str  # the HTTP method and path it requests (relative to the server URL)
+    path: str
+
+
+def _keyword(call: ast.Call, name: str) -> str | None:
+    for keyword in call.keywords:
+        if keyword.arg == name and isinstance(keyword.value, ast.Constant):
+            return str(keyword.value.value)
+    return None
+
+
+def sdk_methods() -> tuple[dict[str, SdkMethod], str]:
+    """operationId → the installed official SDK's method (read from its source, not run)."""
     found = importlib.util.find_spec("flexprice")
     if found is None or not found.submodule_search_locations:
         return {}, "not installed"
@@ -346,7 +360,7 @@ def sdk_methods() -> tuple[dict[str, str], str]:
             annotation = statement.annotation
             if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
                 groups[annotation.value] = statement.target.id
-    methods: dict[str, str] = {}
+    methods: dict[str, SdkMethod] = {}
     for module in sorted(root.glob("*.py")):
         for node in ast.parse(module.read_text()).body:
             if not isinstance(node, ast.ClassDef) or node.name not in groups:
@@ -354,14 +368,18 @@ def sdk_methods() -> tuple[dict[str, str], str]:
             for function in node.body:
                 if not isinstance(function, ast.FunctionDef):  # the sync method; *_async mirrors it
                     continue
-                for inner in ast.walk(function):
-                    if (
-                        isinstance(inner, ast.keyword)
-                        and inner.arg == "operation_id"
-                        and isinstance(inner.value, ast.Constant)
-                        and isinstance(inner.value.value, str)
-                    ):
-                        methods.setdefault(inner.value.value, f"{groups[node.name]}.{function.name}")
+                calls = [c for c in ast.walk(function) if isinstance(c, ast.Call)]
+                operation_id = next(filter(None, (_keyword(c, "operation_id") for c in calls)), None)
+                request = next((c for c in calls if _keyword(c, "path") and _keyword(c, "method")), None)
+                if operation_id and request is not None:
+                    methods.setdefault(
+                        operation_id,
+                        SdkMethod(
+                            name=f"{groups[node.name]}.{function.name}",
+                            method=str(_keyword(request, "method")),
+                            path=str(_keyword(request, "path")),
+                        ),
+                    )
     return methods, version_match.group(1) if version_match else "unknown"
 
 
@@ -450,7 +468,7 @@ def build_report(
     spec: dict[str, Any],
     document: dict[str, Any],
     routes: Iterable[Any],
-    sdk: tuple[dict[str, str], str],
+    sdk: tuple[dict[str, SdkMethod], str],
     event_types: Iterable[str],
 ) -> Report:
     flex = flexprice_operations(spec)
@@ -461,7 +479,16 @@ def build_report(
     routes = tuple(routes)
     unmatched = judge_ours(ours, flex)
     for op in flex:
-        sdk_name = methods.get(op.operation_id or "", "")
+        client = methods.get(op.operation_id or "")
+        sdk_name = client.name if client else ""
+        sdk_request = f"{client.method} {flexprice_path(client.path)}" if client else ""
+        requests_elsewhere = client is not None and (
+            client.method,
+            normalize(flexprice_path(client.path)),
+        ) != (
+            op.method,
+            normalize(op.path),
+        )
         mine = by_template.get((op.method, normalize(op.path)))
         issue_number = None
         reached = dispatched_route(routes, op.method, op.path)
@@ -487,6 +514,8 @@ def build_report(
                 extra.append(f"reaches our {op.method} {reached}")
             extra += [f"ours: {o.method} {o.path}" for o, _, near in unmatched if op in near]
             note = "; ".join(n for n in [note, *extra] if n)
+        if requests_elsewhere:
+            note = "; ".join(n for n in [note, f"SDK {sdk_version} requests {sdk_request}"] if n)
         rows.append(Row(op=op, sdk=sdk_name, status=status, note=note, ours=mine, issue=issue_number))
     emitted = set(event_types)
     theirs = flexprice_webhook_events(spec)
@@ -535,9 +564,10 @@ def render(report: Report) -> str:
         "",
         f"Flexprice's OpenAPI document version {report.spec_version}; SDK method names from the official "
         f"Python SDK `flexprice` {report.sdk_version}.",
-        "Paths are as the SDK requests them: Flexprice's server URL ends in `/v1`, so the spec's `/customers` "
+        "Paths are Flexprice's server URL path `/v1` + the spec's path, which the SDK requests: `/customers` "
         "is `/v1/customers`",
-        "(a few spec paths already begin with `/v1`, which the SDK then requests as `/v1/v1/…`).",
+        "(a few spec paths already begin with `/v1`, which would be `/v1/v1/…`: the note then says what the "
+        "SDK requests instead).",
         "",
         "## Summary",
         "",
