@@ -464,6 +464,12 @@ def judge_ours(ours: list[OurOp], flex: list[FlexOp]) -> list[tuple[OurOp, str, 
     return judged
 
 
+def _query_names(document: dict[str, Any], op: FlexOp | OurOp) -> set[str]:
+    path = op.spec_path if isinstance(op, FlexOp) else op.path
+    operation = document["paths"][path][op.method.lower()]
+    return {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+
+
 def build_report(
     spec: dict[str, Any],
     document: dict[str, Any],
@@ -502,6 +508,12 @@ def build_report(
                 status, note = NEUTRAL, "neutral: " + ", ".join(mine.neutral)
             else:
                 status, note = SERVED, ""
+            ignored = sorted(_query_names(spec, op) - _query_names(document, mine))
+            if ignored:
+                ignored_note = "query parameters of Flexprice's not declared here (ignored): " + ", ".join(
+                    ignored
+                )
+                note = "; ".join(n for n in [note, ignored_note] if n)
         else:
             issue = brought_by(op.method, op.spec_path)
             issue_number = issue[0] if issue else None
@@ -592,7 +604,8 @@ def render(report: Report) -> str:
         f"- **{NOT_PLANNED}**: not served and no open issue brings it.",
         "",
         "Notes also say where a Flexprice path reaches another route of ours (e.g. a literal segment read as "
-        "an id), and which of our routes is spelled near it.",
+        "an id), which of our routes is spelled near it, and which query parameters Flexprice defines for an "
+        "operation we serve without declaring them (FastAPI ignores undeclared query parameters).",
         "",
         "## Operations by resource",
     ]
