@@ -600,7 +600,9 @@ def render(report: Report) -> str:
         "neutral values (the SDK's defaults) and refused with a 4xx naming the field otherwise "
         f"(marked `{NEUTRAL_MARK}` in our OpenAPI document; the fields are listed).",
         f"- **{DIFFERS}**: the route exists but documents another success status than Flexprice's.",
-        f"- **{NOT_YET}**: not served; the note names the open issue that brings it.",
+        f"- **{NOT_YET}**: not served; the note names the open issue that brings it (assigned from the "
+        "issues' texts by `BROUGHT_BY` in the generator: 13 Flexprice's clients, 15 the finance user, 16 the "
+        "subscription and invoice lifecycle, 17 payments and integrations; 14, scale, brings no operation).",
         f"- **{NOT_PLANNED}**: not served and no open issue brings it.",
         "",
         "Notes also say where a Flexprice path reaches another route of ours (e.g. a literal segment read as "
