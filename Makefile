@@ -12,7 +12,7 @@ MANIFEST := dbt/target/manifest.json
 DBT_SOURCES := $(wildcard dbt/dbt_project.yml dbt/packages.yml dbt/dependencies.yml) \
 	$(shell find dbt/models dbt/macros dbt/tests dbt/seeds dbt/snapshots dbt/analyses -type f 2>/dev/null)
 
-.PHONY: install dbt-prepare test lint typecheck unit demo clean
+.PHONY: install dbt-prepare test lint typecheck unit demo compat-table clean
 
 install: $(STAMP) $(MANIFEST)
 
@@ -57,6 +57,11 @@ unit: install
 # Seeds a demo tenant in ./.flexprice-demo (wiped each run), bills three months of ~1M events, writes PDFs.
 demo: install
 	$(BIN)/flexprice demo $(DEMO_ARGS)
+
+# Regenerates docs/flexprice-compatibility.md from Flexprice's OpenAPI document and our app
+# (tests/support/flexprice_compat.py; tests/api/test_flexprice_operations.py fails while it is stale).
+compat-table: install
+	$(PY) -m tests.support.flexprice_compat
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
