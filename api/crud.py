@@ -45,3 +45,12 @@ def page_of(public: type[P], page: Page[Any]) -> ListResponse[P]:
 def many(public: type[P], rows: Sequence[Any]) -> list[P]:
     """Rows as public schemas."""
     return [public.model_validate(row) for row in rows]
+
+
+def whole_list(public: type[P], rows: Sequence[Any]) -> ListResponse[P]:
+    """Every row as one unpaged list response (``limit`` = ``total``), for Flexprice's nested lists
+    such as a plan's entitlements."""
+    return ListResponse[public](  # type: ignore[valid-type]
+        items=[public.model_validate(row) for row in rows],
+        pagination=Pagination(total=len(rows), limit=len(rows), offset=0),
+    )

@@ -9,7 +9,7 @@ from fastapi import Path, Query, status
 from api.crud import PageDep, filters, page_of
 from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
-from api.schemas.common import Id, ListResponse, Text
+from api.schemas.common import Id, ListResponse, SuccessResponse, Text
 from api.schemas.coupons import CouponCreate, CouponPublic, CouponUpdate
 from api.search import NotYet, SearchField, SearchSpec, Shortcut, add_search_route
 from flexprice_pipelines.billing.errors import BillingError
@@ -86,8 +86,9 @@ def update_coupon(id: IdPath, body: CouponUpdate, catalog: WriteCatalogDep) -> C
     return coupon
 
 
-@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_coupon(id: IdPath, catalog: WriteCatalogDep) -> None:
+@router.delete("/{id}", response_model=SuccessResponse)
+def delete_coupon(id: IdPath, catalog: WriteCatalogDep) -> SuccessResponse:
     """Soft-delete a coupon."""
     catalog.repo(Coupon).delete(id)
     catalog.commit()
+    return SuccessResponse(message="Coupon deleted successfully")

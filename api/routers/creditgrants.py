@@ -9,7 +9,7 @@ from fastapi import Path, Query, status
 from api.crud import PageDep, filters, page_of
 from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
-from api.schemas.common import Id, ListResponse
+from api.schemas.common import Id, ListResponse, SuccessResponse
 from api.schemas.creditgrants import CreditGrantCreate, CreditGrantPublic, CreditGrantUpdate
 from flexprice_pipelines.billing.errors import BillingError
 from flexprice_pipelines.catalog import NotFound
@@ -79,8 +79,9 @@ def update_credit_grant(id: IdPath, body: CreditGrantUpdate, catalog: WriteCatal
     return grant
 
 
-@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_credit_grant(id: IdPath, catalog: WriteCatalogDep) -> None:
+@router.delete("/{id}", response_model=SuccessResponse)
+def delete_credit_grant(id: IdPath, catalog: WriteCatalogDep) -> SuccessResponse:
     """Soft-delete a grant; applications already made stay."""
     catalog.repo(CreditGrant).delete(id)
     catalog.commit()
+    return SuccessResponse(message="credit grant deleted successfully")

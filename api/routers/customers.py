@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import Path, Query, status
 
 from api.crud import PageDep, filters, page_of
-from api.deps import CatalogDep, WriteCatalogDep
+from api.deps import CatalogDep, NowDep, WriteCatalogDep
 from api.routing import domain_router
 from api.schemas.common import Id, ListResponse, Name, Text
-from api.schemas.customers import CustomerCreate, CustomerPublic, CustomerUpdate
+from api.schemas.customers import CustomerCreate, CustomerPublic, CustomerUpdate, InvoiceSummaries
 from api.search import NotYet, SearchField, SearchSpec, Shortcut, add_search_route
-from flexprice_pipelines.catalog import NotFound
+from api.services.invoices import invoice_summaries
+from flexprice_pipelines.catalog import InvalidArgument, NotFound
 from flexprice_pipelines.catalog.models import Customer
 
 router = domain_router("/v1/customers", "customers")
@@ -67,6 +68,31 @@ def list_customers(
 add_search_route(router, SEARCH, CustomerPublic)
 
 
+@router.put("", response_model=CustomerPublic)
+def update_customer_by_query(
+    body: CustomerUpdate,
+    catalog: WriteCatalogDep,
+    id: Annotated[Id | None, Query(description="Customer id; wins over external_customer_id.")] = None,
+    external_customer_id: Annotated[Name | None, Query(description="Your external_id.")] = None,
+) -> Customer:
+    """Flexprice's ``PUT /customers?id=`` (the SDK's ``update_customer``): the customer named by ``id``
+    or ``external_customer_id`` (one is required, else 422 naming ``query.id``); same rules as
+    ``PUT /v1/customers/{id}``."""
+    repo = catalog.repo(Customer)
+    if id is not None:
+        customer = repo.get(id)
+    elif external_customer_id is not None:
+        found = repo.find_one(external_id=external_customer_id)
+        if found is None:
+            raise NotFound("customer", external_customer_id, field="query.external_customer_id")
+        customer = found
+    else:
+        raise InvalidArgument("id or external_customer_id is required", field="query.id")
+    customer = repo.update(customer, **body.set_fields())
+    catalog.commit()
+    return customer
+
+
 @router.get("/external/{external_id}", response_model=CustomerPublic)
 def get_customer_by_external_id(external_id: Annotated[Name, Path()], catalog: CatalogDep) -> Customer:
     """The customer with your ``external_id``."""
@@ -80,6 +106,15 @@ def get_customer_by_external_id(external_id: Annotated[Name, Path()], catalog: C
 def get_customer(id: IdPath, catalog: CatalogDep) -> Customer:
     """One customer."""
     return catalog.repo(Customer).get(id)
+
+
+@router.get("/{id}/invoices/summary", response_model=InvoiceSummaries)
+def get_customer_invoice_summary(id: IdPath, catalog: CatalogDep, now: NowDep) -> InvoiceSummaries:
+    """Flexprice's per-currency invoice summary of a customer: its FINALIZED invoices (drafts, voided and
+    skipped ones are not counted), unpaid = payment not SUCCEEDED / OVERPAID / REFUNDED, overdue = unpaid
+    with a ``due_date`` before now. Sums are exact, in SQL."""
+    customer = catalog.repo(Customer).get(id)
+    return invoice_summaries(catalog, customer.id, now)
 
 
 @router.put("/{id}", response_model=CustomerPublic)

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement
 from api.crud import PageDep, filters, page_of
 from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
-from api.schemas.common import Id, ListResponse
+from api.schemas.common import Id, ListResponse, SuccessResponse
 from api.schemas.entitlements import EntitlementCreate, EntitlementPublic, EntitlementUpdate
 from api.search import NotYet, SearchField, SearchRequest, SearchSpec, Shortcut, add_search_route
 from api.services.plans import create_entitlement as attach_entitlement
@@ -108,8 +108,9 @@ def update_entitlement(id: IdPath, body: EntitlementUpdate, catalog: WriteCatalo
     return entitlement
 
 
-@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_entitlement(id: IdPath, catalog: WriteCatalogDep) -> None:
+@router.delete("/{id}", response_model=SuccessResponse)
+def delete_entitlement(id: IdPath, catalog: WriteCatalogDep) -> SuccessResponse:
     """Soft-delete an entitlement."""
     catalog.repo(Entitlement).delete(id)
     catalog.commit()
+    return SuccessResponse(message="entitlement deleted successfully")

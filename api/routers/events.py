@@ -157,5 +157,5 @@ async def ingest_events_bulk(
     """Ingest 1–1000 events as one batch: all of them are accepted, or none (400 lists every bad index/field)."""
     body = await read_body(request)
     tenant = TenantScope(scope.tenant_id, scope.environment_id)
-    ids = await run_in_threadpool(_accept, service, parse_bulk_body, body, tenant, now, policy)
-    return _json({"event_ids": ids, "message": "Events accepted for processing"})
+    await run_in_threadpool(_accept, service, parse_bulk_body, body, tenant, now, policy)
+    return _json({"message": "Events accepted for processing"})

@@ -9,7 +9,7 @@ from fastapi import Path, Query, status
 from api.crud import PageDep, filters, page_of
 from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
-from api.schemas.common import Id, ListResponse, Text
+from api.schemas.common import Id, ListResponse, SuccessResponse, Text
 from api.schemas.features import FeatureCreate, FeaturePublic, FeatureUpdate
 from api.search import SearchField, SearchSpec, Shortcut, add_search_route
 from flexprice_pipelines.billing.entitlements import FeatureType
@@ -88,8 +88,9 @@ def update_feature(id: IdPath, body: FeatureUpdate, catalog: WriteCatalogDep) ->
     return feature
 
 
-@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_feature(id: IdPath, catalog: WriteCatalogDep) -> None:
+@router.delete("/{id}", response_model=SuccessResponse)
+def delete_feature(id: IdPath, catalog: WriteCatalogDep) -> SuccessResponse:
     """Soft-delete a feature."""
     catalog.repo(Feature).delete(id)
     catalog.commit()
+    return SuccessResponse(message="feature deleted successfully")

@@ -18,7 +18,7 @@ from fastapi import Depends, Path, Query, Request, Response
 from api.crud import PageDep, filters
 from api.deps import CatalogDep, NowDep, WriteCatalogDep
 from api.routing import domain_router
-from api.schemas.common import Currency, Id, ListResponse, Pagination, Text
+from api.schemas.common import Currency, Id, ListResponse, Pagination, SuccessResponse, Text
 from api.schemas.invoices import InvoiceLinePublic, InvoicePublic, VoidRequest
 from api.search import NotYet, Number, SearchField, SearchSpec, Shortcut, add_search_route
 from flexprice_pipelines.catalog import CatalogSession, Conflict
@@ -156,19 +156,24 @@ def get_invoice(id: IdPath, catalog: CatalogDep) -> InvoicePublic:
     return _public(catalog, [catalog.repo(Invoice).get(id)])[0]
 
 
-@router.post("/{id}/void", response_model=InvoicePublic)
-def void_invoice(id: IdPath, body: VoidRequest, catalog: WriteCatalogDep, now: NowDep) -> InvoicePublic:
+@router.post("/{id}/void", response_model=SuccessResponse)
+def void_invoice(
+    id: IdPath, catalog: WriteCatalogDep, now: NowDep, body: VoidRequest | None = None
+) -> SuccessResponse:
     """Void a draft or finalized invoice: its wallet debits are refunded and ``invoice.voided`` is emitted,
-    the same ledger write as a reissue's void (409 when already voided or skipped, or when paid)."""
+    the same ledger write as a reissue's void (409 when already voided or skipped, or when paid).
+
+    The body is optional (Flexprice's SDK sends none); the answer is Flexprice's ``{"message": …}``,
+    read the invoice back with ``GET /v1/invoices/{id}``."""
     invoice = catalog.repo(Invoice).get(id)
     if invoice.invoice_status not in VOIDABLE:
         raise Conflict("invoice_status", f"a {invoice.invoice_status} invoice cannot be voided")
     # Only the API refuses paid invoices; a reissue replaces whatever it finds changed.
     if invoice.payment_status in ("SUCCEEDED", "OVERPAID"):
         raise Conflict("payment_status", "a paid invoice cannot be voided; refund it first")
-    invoice = ledger_void(catalog.session, catalog.scope, invoice, now=now, reason=body.reason)
+    ledger_void(catalog.session, catalog.scope, invoice, now=now, reason=body.reason if body else None)
     catalog.commit()
-    return _public(catalog, [invoice])[0]
+    return SuccessResponse(message="invoice voided successfully")
 
 
 @router.get(

@@ -9,7 +9,7 @@ from fastapi import Path, Query, status
 from api.crud import PageDep, filters, page_of
 from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
-from api.schemas.common import Id, ListResponse, Text
+from api.schemas.common import Id, ListResponse, SuccessResponse, Text
 from api.schemas.meters import MeterCreate, MeterPublic, MeterUpdate, aggregation_json
 from api.services.validation import validate_meter
 from flexprice_pipelines.catalog.models import Meter
@@ -73,8 +73,9 @@ def update_meter(id: IdPath, body: MeterUpdate, catalog: WriteCatalogDep) -> Met
     return meter
 
 
-@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_meter(id: IdPath, catalog: WriteCatalogDep) -> None:
+@router.delete("/{id}", response_model=SuccessResponse)
+def delete_meter(id: IdPath, catalog: WriteCatalogDep) -> SuccessResponse:
     """Soft-delete a meter."""
     catalog.repo(Meter).delete(id)
     catalog.commit()
+    return SuccessResponse(message="Meter deleted successfully")

@@ -6,15 +6,17 @@ from typing import Annotated
 
 from fastapi import Path, Query, status
 
-from api.crud import PageDep, filters
+from api.crud import PageDep, filters, whole_list
 from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
-from api.schemas.common import Id, ListResponse, Pagination, Text
+from api.schemas.common import Id, ListResponse, Pagination, SuccessResponse, Text
+from api.schemas.creditgrants import CreditGrantPublic
+from api.schemas.entitlements import EntitlementPublic
 from api.schemas.plans import PlanCreate, PlanPublic, PlanUpdate
 from api.search import NotYet, SearchField, SearchSpec, Shortcut, add_search_route
 from api.services.plans import create_plan as build_plan
 from api.services.plans import plans_public
-from flexprice_pipelines.catalog.models import Plan
+from flexprice_pipelines.catalog.models import CreditGrant, Entitlement, Plan
 
 router = domain_router("/v1/plans", "plans")
 IdPath = Annotated[Id, Path(description="Plan id (plan_…).")]
@@ -65,6 +67,24 @@ def get_plan(id: IdPath, catalog: CatalogDep) -> PlanPublic:
     return plans_public(catalog, [catalog.repo(Plan).get(id)])[0]
 
 
+@router.get("/{id}/entitlements", response_model=ListResponse[EntitlementPublic])
+def get_plan_entitlements(id: IdPath, catalog: CatalogDep) -> ListResponse[EntitlementPublic]:
+    """All the plan's live entitlements, oldest first, in one unpaged list (Flexprice's
+    ``ListEntitlementsResponse``); 404 for a plan outside the caller's scope."""
+    plan = catalog.repo(Plan).get(id)
+    rows = list(catalog.repo(Entitlement).each(entity_type="PLAN", entity_id=plan.id))
+    return whole_list(EntitlementPublic, rows)
+
+
+@router.get("/{id}/creditgrants", response_model=ListResponse[CreditGrantPublic])
+def get_plan_credit_grants(id: IdPath, catalog: CatalogDep) -> ListResponse[CreditGrantPublic]:
+    """All the plan's live credit grants, oldest first, in one unpaged list (Flexprice's
+    ``ListCreditGrantsResponse``); 404 for a plan outside the caller's scope."""
+    plan = catalog.repo(Plan).get(id)
+    rows = list(catalog.repo(CreditGrant).each(plan_id=plan.id))
+    return whole_list(CreditGrantPublic, rows)
+
+
 @router.put("/{id}", response_model=PlanPublic)
 def update_plan(id: IdPath, body: PlanUpdate, catalog: WriteCatalogDep) -> PlanPublic:
     """Change name, description, lookup key or metadata (prices are managed under ``/v1/prices``)."""
@@ -73,8 +93,9 @@ def update_plan(id: IdPath, body: PlanUpdate, catalog: WriteCatalogDep) -> PlanP
     return plans_public(catalog, [plan])[0]
 
 
-@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_plan(id: IdPath, catalog: WriteCatalogDep) -> None:
+@router.delete("/{id}", response_model=SuccessResponse)
+def delete_plan(id: IdPath, catalog: WriteCatalogDep) -> SuccessResponse:
     """Soft-delete a plan; existing subscriptions keep running."""
     catalog.repo(Plan).delete(id)
     catalog.commit()
+    return SuccessResponse(message="plan deleted successfully")

@@ -9,11 +9,12 @@ from fastapi import Path, Query, status
 from api.crud import PageDep, filters, page_of
 from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
-from api.schemas.common import Currency, Id, ListResponse, Text, When
+from api.schemas.common import Currency, Id, ListResponse, SuccessResponse, Text, When
 from api.schemas.prices import PriceCreate, PricePublic, PriceUpdate
 from api.search import NotYet, SearchField, SearchSpec, Shortcut, add_search_route
 from api.services.plans import create_price as attach_price
 from flexprice_pipelines.billing.pricing import BillingPeriod, PriceType
+from flexprice_pipelines.catalog import NotFound
 from flexprice_pipelines.catalog.models import Price
 
 router = domain_router("/v1/prices", "prices")
@@ -95,6 +96,17 @@ def list_prices(
 add_search_route(router, SEARCH, PricePublic)
 
 
+@router.get("/lookup/{lookup_key}", response_model=PricePublic)
+def get_price_by_lookup_key(
+    lookup_key: Annotated[Text, Path(description="The price's lookup_key.")], catalog: CatalogDep
+) -> Price:
+    """The live price with this ``lookup_key`` in the caller's scope (404 otherwise, another tenant's too)."""
+    price = catalog.repo(Price).find_one(lookup_key=lookup_key)
+    if price is None:
+        raise NotFound("price", lookup_key)
+    return price
+
+
 @router.get("/{id}", response_model=PricePublic)
 def get_price(id: IdPath, catalog: CatalogDep) -> Price:
     """One price."""
@@ -109,8 +121,9 @@ def update_price(id: IdPath, body: PriceUpdate, catalog: WriteCatalogDep) -> Pri
     return price
 
 
-@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_price(id: IdPath, catalog: WriteCatalogDep) -> None:
+@router.delete("/{id}", response_model=SuccessResponse)
+def delete_price(id: IdPath, catalog: WriteCatalogDep) -> SuccessResponse:
     """Soft-delete a price; running subscriptions keep their line items."""
     catalog.repo(Price).delete(id)
     catalog.commit()
+    return SuccessResponse(message="price deleted successfully")

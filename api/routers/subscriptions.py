@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query, status
@@ -14,17 +15,26 @@ from api.routing import domain_router
 from api.schemas.common import Currency, Id, ListResponse, Pagination, Text, When
 from api.schemas.subscriptions import (
     CancelRequest,
+    CancelResponse,
     LineItemPublic,
+    PausePublic,
     PauseRequest,
+    PauseResponse,
     ResumeRequest,
     SubscriptionCreate,
+    SubscriptionEntitlements,
     SubscriptionPublic,
 )
 from api.search import NotYet, SearchField, SearchRequest, SearchSpec, Shortcut, add_search_route
 from api.services import subscriptions as service
 from flexprice_pipelines.billing.errors import InvalidPeriod
 from flexprice_pipelines.catalog import CatalogSession
-from flexprice_pipelines.catalog.models import Subscription, SubscriptionLineItem
+from flexprice_pipelines.catalog.models import (
+    Subscription,
+    SubscriptionLineItem,
+    SubscriptionPause,
+    WalletTransaction,
+)
 
 router = domain_router("/v1/subscriptions", "subscriptions")
 IdPath = Annotated[Id, Path(description="Subscription id (subs_…).")]
@@ -192,36 +202,75 @@ def get_subscription(id: IdPath, catalog: CatalogDep) -> SubscriptionPublic:
     return _public(catalog, [catalog.repo(Subscription).get(id)])[0]
 
 
-@router.post("/{id}/cancel", response_model=SubscriptionPublic)
+@router.get("/{id}/entitlements", response_model=SubscriptionEntitlements)
+def get_subscription_entitlements(
+    id: IdPath,
+    catalog: CatalogDep,
+    feature_ids: Annotated[list[Id] | None, Query(description="Only these features.")] = None,
+) -> SubscriptionEntitlements:
+    """The features this subscription grants: its plan's entitlements with the subscription's own
+    overrides applied, aggregated per feature with their sources (Flexprice's
+    ``SubscriptionEntitlementsResponse``); 404 for a subscription outside the caller's scope."""
+    subscription = catalog.repo(Subscription).get(id)
+    return service.subscription_entitlements(catalog, subscription, feature_ids)
+
+
+@router.post("/{id}/cancel", response_model=CancelResponse)
 def cancel_subscription(
     id: IdPath, body: CancelRequest, catalog: WriteCatalogDep, now: NowDep
-) -> SubscriptionPublic:
+) -> CancelResponse:
     """Cancel ``immediate`` | ``end_of_period`` | ``scheduled_date`` (with ``cancel_at``).
 
     An immediate cancellation credits the unused share of ADVANCE-billed fixed charges to the
-    customer's active prepaid wallet in the subscription's currency. Cancelling twice is a 409.
+    customer's active prepaid wallet in the subscription's currency (``total_credit_amount``, in the
+    subscription's currency). Cancelling twice is a 409. Answers Flexprice's cancel response, with the
+    subscription itself under ``subscription``.
     """
     subscription = service.cancel_subscription(catalog, id, body, now)
     catalog.commit()
-    return _public(catalog, [subscription])[0]
+    credit = catalog.repo(WalletTransaction).find_one(
+        idempotency_key=f"cancel-credit:{subscription.id}", type="credit"
+    )
+    effective = subscription.end_date if body.cancellation_type == "immediate" else subscription.cancel_at
+    return CancelResponse(
+        subscription_id=subscription.id,
+        cancellation_type=body.cancellation_type,
+        effective_date=effective or now,
+        status=subscription.subscription_status,
+        reason=body.reason,
+        processed_at=now,
+        total_credit_amount=credit.amount if credit is not None else Decimal(0),
+        message="subscription cancelled successfully",
+        subscription=_public(catalog, [subscription])[0],
+    )
 
 
-@router.post("/{id}/pause", response_model=SubscriptionPublic)
+def _paused(catalog: CatalogSession, subscription: Subscription, pause_id: str | None) -> PauseResponse:
+    pause = catalog.repo(SubscriptionPause).get(pause_id or "")
+    return PauseResponse(
+        subscription=_public(catalog, [subscription])[0], pause=PausePublic.model_validate(pause)
+    )
+
+
+@router.post("/{id}/pause", response_model=PauseResponse)
 def pause_subscription(
     id: IdPath, body: PauseRequest, catalog: WriteCatalogDep, now: NowDep
-) -> SubscriptionPublic:
-    """Pause now or from ``pause_start``; a paused subscription is not billed. Pausing twice is a 409."""
+) -> PauseResponse:
+    """Pause now or from ``pause_start``; a paused subscription is not billed. Pausing twice is a 409.
+    Answers ``{subscription, pause}`` (Flexprice's pause response)."""
     subscription = service.pause_subscription(catalog, id, body, now)
     catalog.commit()
-    return _public(catalog, [subscription])[0]
+    return _paused(catalog, subscription, subscription.active_pause_id)
 
 
-@router.post("/{id}/resume", response_model=SubscriptionPublic)
+@router.post("/{id}/resume", response_model=PauseResponse)
 def resume_subscription(
     id: IdPath, body: ResumeRequest, catalog: WriteCatalogDep, now: NowDep
-) -> SubscriptionPublic:
-    """Resume a paused subscription: ``current_period_end`` moves by the time spent paused."""
+) -> PauseResponse:
+    """Resume a paused subscription: ``current_period_end`` moves by the time spent paused.
+    Answers ``{subscription, pause}`` with the pause it ended."""
     del body  # only immediate resumes exist; the body is validated for Flexprice compatibility
+    pause_id = catalog.repo(Subscription).get(id).active_pause_id
     subscription = service.resume_subscription(catalog, id, now)
     catalog.commit()
-    return _public(catalog, [subscription])[0]
+    return _paused(catalog, subscription, pause_id)

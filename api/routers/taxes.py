@@ -144,8 +144,12 @@ def update_tax_association(
     return association
 
 
-@associations.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_tax_association(id: AssociationId, catalog: WriteCatalogDep) -> None:
-    """Soft-delete a tax association."""
-    catalog.repo(TaxAssociation).delete(id)
+@associations.delete("/{id}", response_model=TaxAssociationPublic)
+def delete_tax_association(id: AssociationId, catalog: WriteCatalogDep) -> TaxAssociation:
+    """Soft-delete a tax association; 200 with the association as deleted (Flexprice documents
+    ``dto.TaxAssociationResponse``)."""
+    repo = catalog.repo(TaxAssociation)
+    association = repo.get(id)
+    repo.delete(association)
     catalog.commit()
+    return association

@@ -12,6 +12,7 @@ from api.routing import domain_router
 from api.schemas.common import Currency, Id, ListResponse
 from api.schemas.wallets import (
     TopUpRequest,
+    TopUpResponse,
     WalletBalance,
     WalletCreate,
     WalletPublic,
@@ -122,12 +123,16 @@ def update_wallet(id: IdPath, body: WalletUpdate, catalog: WriteCatalogDep) -> W
     return wallet
 
 
-@router.post("/{id}/top-up", response_model=WalletPublic)
-def top_up_wallet(id: IdPath, body: TopUpRequest, catalog: WriteCatalogDep, now: NowDep) -> Wallet:
-    """Add credits; a repeated ``idempotency_key`` adds nothing and answers the same wallet."""
-    service.top_up(catalog, id, body, now)
+@router.post("/{id}/top-up", response_model=TopUpResponse)
+def top_up_wallet(id: IdPath, body: TopUpRequest, catalog: WriteCatalogDep, now: NowDep) -> TopUpResponse:
+    """Add credits: ``{wallet, wallet_transaction}`` as Flexprice answers; a repeated ``idempotency_key``
+    adds nothing and answers the wallet with the first top-up's transaction."""
+    transaction = service.top_up(catalog, id, body, now)
     catalog.commit()
-    return catalog.repo(Wallet).get(id)
+    return TopUpResponse(
+        wallet=WalletPublic.model_validate(catalog.repo(Wallet).get(id)),
+        wallet_transaction=WalletTransactionPublic.model_validate(transaction),
+    )
 
 
 @router.get("/{id}/transactions", response_model=ListResponse[WalletTransactionPublic])

@@ -358,9 +358,10 @@ class ListResponse(BaseModel, Generic[T]):
     pagination: Pagination
 
 
-class Deleted(BaseModel):
-    id: str
-    message: str = "deleted"
+class SuccessResponse(BaseModel):
+    """Flexprice's ``dto.SuccessResponse``: what a delete (and ``POST /v1/invoices/{id}/void``) answers."""
+
+    message: str
 
 
 def metadata_out() -> Any:

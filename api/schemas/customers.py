@@ -6,7 +6,17 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from api.schemas.common import AuditPublic, InputModel, Metadata, MetadataOut, Name, Text, metadata_out
+from api.schemas.common import (
+    AuditPublic,
+    DecimalOut,
+    InputModel,
+    Metadata,
+    MetadataOut,
+    Name,
+    PublicModel,
+    Text,
+    metadata_out,
+)
 
 Country = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z]{2}$"), Field(description="ISO 3166-1 alpha-2.")
@@ -61,3 +71,30 @@ class CustomerPublic(AuditPublic):
     address_postal_code: str | None
     address_country: str | None
     metadata: MetadataOut = metadata_out()
+
+
+class InvoiceSummary(PublicModel):
+    """Flexprice's ``dto.CustomerInvoiceSummary``: one currency of a customer's finalized invoices."""
+
+    customer_id: str
+    currency: str
+    total_revenue_amount: DecimalOut = Field(description="Sum of amount_due over finalized invoices.")
+    total_unpaid_amount: DecimalOut = Field(
+        description="Sum of amount_remaining over unpaid finalized invoices."
+    )
+    total_overdue_amount: DecimalOut = Field(description="The unpaid ones whose due_date has passed.")
+    total_invoice_count: int
+    unpaid_invoice_count: int
+    overdue_invoice_count: int
+    unpaid_usage_charges: DecimalOut = Field(description="USAGE line amounts of the unpaid invoices.")
+    unpaid_fixed_charges: DecimalOut = Field(description="FIXED line amounts of the unpaid invoices.")
+
+
+class InvoiceSummaries(PublicModel):
+    """Flexprice's ``dto.CustomerMultiCurrencyInvoiceSummary``."""
+
+    customer_id: str
+    default_currency: str | None = Field(
+        description="The currency of the customer's newest finalized invoice."
+    )
+    summaries: list[InvoiceSummary]

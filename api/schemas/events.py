@@ -84,7 +84,9 @@ class EventAccepted(BaseModel):
 
 
 class BulkEventsAccepted(BaseModel):
-    """202 of ``POST /v1/events/bulk``: every event is durable on the bus."""
+    """202 of ``POST /v1/events/bulk``: every event is durable on the bus.
 
-    event_ids: list[str] = Field(description="The ids in request order (assigned ones included).")
+    Flexprice's shape, a string map with only ``message`` (its SDK reads the body as ``Dict[str, str]``):
+    no ids are returned, so a client that needs them sends its own ``event_id`` on each event."""
+
     message: str = "Events accepted for processing"

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
-from api.schemas.common import AuditPublic, DecimalOut, InputModel, LongText, MetadataOut, metadata_out
+from api.schemas.common import AuditPublic, DecimalOut, InputModel, LongText, metadata_out
+
+
+def string_map(value: Any) -> dict[str, str]:
+    """Stored metadata as Flexprice's ``map[string]string``: strings as they are, nulls dropped, any other
+    value (a list, a number, a nested map) as its compact JSON text (``["a","b"]``, ``2``, ``true``);
+    a decimal or a time inside it as its text."""
+    if not value:
+        return {}
+    return {
+        str(key): item if isinstance(item, str) else json.dumps(item, separators=(",", ":"), default=str)
+        for key, item in dict(value).items()
+        if item is not None
+    }
+
+
+StringMetadataOut = Annotated[dict[str, str], BeforeValidator(string_map)]
+"""An invoice's and its lines' ``metadata``: the pipeline stores lists and nulls there; the API answers strings."""
 
 
 class VoidRequest(InputModel):
@@ -29,7 +48,7 @@ class InvoiceLinePublic(AuditPublic):
     currency: str
     period_start: datetime | None
     period_end: datetime | None
-    metadata: MetadataOut = metadata_out()
+    metadata: StringMetadataOut = metadata_out()
 
 
 class InvoicePublic(AuditPublic):
@@ -60,5 +79,5 @@ class InvoicePublic(AuditPublic):
     invoice_pdf_url: str | None
     recalculated_invoice_id: str | None
     version: int
-    metadata: MetadataOut = metadata_out()
+    metadata: StringMetadataOut = metadata_out()
     line_items: list[InvoiceLinePublic] = Field(default_factory=list)

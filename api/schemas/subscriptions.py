@@ -18,11 +18,13 @@ from api.schemas.common import (
     MetadataOut,
     Name,
     NonNegativeMoney,
+    PublicModel,
     Text,
     TimeZone,
     When,
     metadata_out,
 )
+from api.schemas.entitlement_checks import AggregatedFeature
 from flexprice_pipelines.billing.enums import BillingCycle, BillingPeriod
 
 
@@ -138,6 +140,7 @@ class PausePublic(AuditPublic):
     original_period_start: datetime | None
     original_period_end: datetime | None
     reason: str | None
+    metadata: MetadataOut = metadata_out()
 
 
 class SubscriptionPublic(AuditPublic):
@@ -165,3 +168,41 @@ class SubscriptionPublic(AuditPublic):
     customer_timezone: str
     metadata: MetadataOut = metadata_out()
     line_items: list[LineItemPublic] = Field(default_factory=list)
+
+
+class PauseResponse(PublicModel):
+    """Flexprice's ``dto.PauseSubscriptionResponse`` / ``ResumeSubscriptionResponse``: the subscription
+    after the change and the pause it started (pause) or ended (resume)."""
+
+    subscription: SubscriptionPublic
+    pause: PausePublic
+
+
+class CancelResponse(PublicModel):
+    """Flexprice's ``dto.CancelSubscriptionResponse``."""
+
+    subscription_id: str
+    cancellation_type: str
+    effective_date: datetime = Field(
+        description="When the subscription ends (now, the period end or cancel_at)."
+    )
+    status: str = Field(description="The subscription's status after the call.")
+    reason: str | None
+    processed_at: datetime
+    total_credit_amount: DecimalOut = Field(
+        description="Unused ADVANCE fixed charges credited to the customer's wallet (immediate cancels); 0 else."
+    )
+    proration_details: list[dict[str, str]] = Field(
+        default_factory=list, description="Always empty: the credit is one wallet transaction, not itemised."
+    )
+    message: str
+    subscription: SubscriptionPublic = Field(description="Ours: the subscription as cancelled.")
+
+
+class SubscriptionEntitlements(PublicModel):
+    """Flexprice's ``dto.SubscriptionEntitlementsResponse``: the subscription's features, its plan's
+    entitlements with its own overrides applied, aggregated per feature as the customer's are."""
+
+    subscription_id: str
+    plan_id: str
+    features: list[AggregatedFeature]

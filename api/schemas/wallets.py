@@ -121,3 +121,14 @@ class WalletBalance(PublicModel):
     conversion_rate: DecimalOut
     available_credits: DecimalOut = Field(description="Unexpired credits usable now.")
     balance_updated_at: datetime
+
+
+class TopUpResponse(PublicModel):
+    """Flexprice's ``dto.TopUpWalletResponse``: the wallet after the top-up and its credit transaction
+    (a repeated ``idempotency_key`` answers the first top-up's transaction)."""
+
+    wallet: WalletPublic
+    wallet_transaction: WalletTransactionPublic
+    invoice_id: str | None = Field(
+        default=None, description="Flexprice's invoice of an invoiced purchase; always null here."
+    )

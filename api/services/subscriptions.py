@@ -10,9 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from api.schemas.subscriptions import CancelRequest, PauseRequest, SubscriptionCreate
+from api.schemas.entitlement_checks import (
+    AggregatedEntitlement,
+    AggregatedFeature,
+    EntitlementSourcePublic,
+    FeatureSummary,
+)
+from api.schemas.subscriptions import (
+    CancelRequest,
+    PauseRequest,
+    SubscriptionCreate,
+    SubscriptionEntitlements,
+)
+from flexprice_pipelines.billing.entitlements import (
+    EntitlementSource,
+    EntityType,
+    aggregate_customer_entitlements,
+    resolve_subscription_entitlements,
+)
 from flexprice_pipelines.billing.enums import BillingPeriod
 from flexprice_pipelines.billing.errors import BillingError
 from flexprice_pipelines.billing.subscriptions import (
@@ -26,6 +44,9 @@ from flexprice_pipelines.billing.subscriptions import (
 )
 from flexprice_pipelines.catalog import CatalogSession, Conflict
 from flexprice_pipelines.catalog.models import (
+    Entitlement,
+    Feature,
+    Plan,
     Price,
     Subscription,
     SubscriptionLineItem,
@@ -226,3 +247,80 @@ def as_billing_error(exc: BillingError) -> BillingError:
     if field and field.startswith("body"):
         return exc
     return type(exc)(exc.message, field=f"body.{field}" if field else "body")
+
+
+def subscription_entitlements(
+    catalog: CatalogSession, subscription: Subscription, feature_ids: Sequence[str] | None
+) -> SubscriptionEntitlements:
+    """The plan's PLAN / ADDON entitlements with the subscription's SUBSCRIPTION overrides applied
+    (``resolve_subscription_entitlements``), aggregated per feature (``aggregate_entitlements``),
+    sorted by feature id; ``feature_ids`` keeps only those features. Deleted features are left out."""
+    rows = list(
+        catalog.repo(Entitlement).each(
+            Entitlement.entity_id.in_([subscription.plan_id, subscription.id]),
+            *([Entitlement.feature_id.in_(list(feature_ids))] if feature_ids else []),
+        )
+    )
+
+    def source(row: Entitlement) -> EntitlementSource:
+        return EntitlementSource(
+            subscription_id=subscription.id,
+            plan_id=subscription.plan_id,
+            entity_type=EntityType(row.entity_type),
+            feature_id=row.feature_id,
+            feature_type=row.feature_type,  # type: ignore[arg-type]
+            is_enabled=row.is_enabled,
+            usage_limit=Decimal(row.usage_limit) if row.usage_limit is not None else None,
+            usage_reset_period=row.usage_reset_period,
+            is_soft_limit=row.is_soft_limit,
+            static_value=row.static_value,
+            entitlement_id=row.id,
+        )
+
+    plan_rows = [
+        source(r) for r in rows if r.entity_type in ("PLAN", "ADDON") and r.entity_id == subscription.plan_id
+    ]
+    overrides = [
+        source(r) for r in rows if r.entity_type == "SUBSCRIPTION" and r.entity_id == subscription.id
+    ]
+    sources = resolve_subscription_entitlements(plan_rows, overrides)
+    aggregated = aggregate_customer_entitlements(sources)
+    features = {f.id: f for f in catalog.repo(Feature).each(id=sorted(aggregated))} if aggregated else {}
+    plan = catalog.repo(Plan).find_one(id=subscription.plan_id)
+    result = []
+    for feature_id, entitlement in aggregated.items():
+        feature = features.get(feature_id)
+        if feature is None:
+            continue
+        result.append(
+            AggregatedFeature(
+                feature=FeatureSummary.model_validate(feature, from_attributes=True),
+                entitlement=AggregatedEntitlement(
+                    is_enabled=entitlement.is_enabled,
+                    usage_limit=int(entitlement.usage_limit) if entitlement.usage_limit is not None else None,
+                    is_soft_limit=entitlement.is_soft_limit,
+                    usage_reset_period=entitlement.usage_reset_period,
+                    static_values=list(entitlement.static_values),
+                ),
+                sources=[
+                    EntitlementSourcePublic(
+                        subscription_id=subscription.id,
+                        entity_id=subscription.id
+                        if s.entity_type is EntityType.SUBSCRIPTION
+                        else subscription.plan_id,
+                        entity_type=s.entity_type.value.lower(),
+                        entity_name=plan.name if plan is not None else None,
+                        entitlement_id=s.entitlement_id,
+                        is_enabled=s.is_enabled,
+                        usage_limit=int(s.usage_limit) if s.usage_limit is not None else None,
+                        static_value=s.static_value,
+                        usage_reset_period=s.usage_reset_period,
+                    )
+                    for s in sources
+                    if s.feature_id == feature_id
+                ],
+            )
+        )
+    return SubscriptionEntitlements(
+        subscription_id=subscription.id, plan_id=subscription.plan_id, features=result
+    )

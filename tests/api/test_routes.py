@@ -63,6 +63,7 @@ BAD_BODIES: list[tuple[str, str, bool, dict[str, Any], str]] = [
     ("PUT", "/v1/entitlements", True, {"usage_limit": "lots"}, "body.usage_limit"),
     ("POST", "/v1/customers", False, {"name": "no external id"}, "body.external_id"),
     ("PUT", "/v1/customers", True, {"address_country": "Germany"}, "body.address_country"),
+    ("PUT", "/v1/customers", False, {"address_country": "Germany"}, "body.address_country"),
     (
         "POST",
         "/v1/subscriptions",
@@ -225,7 +226,8 @@ def test_meter_crud_round_trip(tenant: Tenant) -> None:
         {"key": "tier", "values": ["hot"]}
     ]
     assert tenant.get("/v1/meters", event_name="storage").json()["pagination"]["total"] == 1
-    assert tenant.delete(f"/v1/meters/{meter['id']}").status_code == 204
+    deleted = tenant.delete(f"/v1/meters/{meter['id']}")
+    assert (deleted.status_code, deleted.json()) == (200, {"message": "Meter deleted successfully"})
     assert tenant.get(f"/v1/meters/{meter['id']}").status_code == 404
 
 

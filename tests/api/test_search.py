@@ -266,7 +266,7 @@ def test_active_filter_of_line_items(tenant: Tenant) -> None:
     sub = factories.subscription(tenant)
     cancelled = tenant.post(f"/v1/subscriptions/{sub['id']}/cancel", {"cancellation_type": "immediate"})
     assert cancelled.status_code == 200, cancelled.text
-    ended = [item for item in cancelled.json()["line_items"] if item["end_date"] is not None]
+    ended = [item for item in cancelled.json()["subscription"]["line_items"] if item["end_date"] is not None]
     body: Obj = {"subscription_ids": [sub["id"]]}
     active = {row["id"] for row in _search(tenant, "/v1/subscriptions/lineitems/search", body)["items"]}
     every = _search(tenant, "/v1/subscriptions/lineitems/search", {**body, "active_filter": False})

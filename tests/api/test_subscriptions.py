@@ -125,12 +125,15 @@ def test_cancel_end_of_period_then_again_is_409(tenant: Tenant) -> None:
     cancelled = tenant.post(
         f"/v1/subscriptions/{sub['id']}/cancel", {"cancellation_type": "end_of_period"}
     ).json()
-    assert cancelled["cancel_at"] == sub["current_period_end"] and cancelled["cancel_at_period_end"] is True
-    assert cancelled["subscription_status"] == "active"
+    assert (cancelled["effective_date"], cancelled["status"]) == (sub["current_period_end"], "active")
+    after = cancelled["subscription"]
+    assert after["cancel_at"] == sub["current_period_end"] and after["cancel_at_period_end"] is True
+    assert after["subscription_status"] == "active"
     immediate = tenant.post(
         f"/v1/subscriptions/{sub['id']}/cancel", {"cancellation_type": "immediate"}
     ).json()
-    assert immediate["subscription_status"] == "cancelled"
+    assert immediate["status"] == immediate["subscription"]["subscription_status"] == "cancelled"
+    assert immediate["effective_date"] == "2025-03-10T12:00:00Z" == immediate["processed_at"]
     again = tenant.post(f"/v1/subscriptions/{sub['id']}/cancel", {"cancellation_type": "immediate"})
     assert again.status_code == 409
 
@@ -143,7 +146,8 @@ def test_scheduled_cancel_needs_a_future_date(tenant: Tenant) -> None:
     ok = tenant.post(
         path, {"cancellation_type": "scheduled_date", "cancel_at": "2025-03-20T00:00:00Z"}
     ).json()
-    assert ok["cancel_at"] == "2025-03-20T00:00:00Z" == ok["end_date"]
+    assert ok["effective_date"] == "2025-03-20T00:00:00Z"
+    assert ok["subscription"]["cancel_at"] == "2025-03-20T00:00:00Z" == ok["subscription"]["end_date"]
 
 
 def test_immediate_cancel_credits_unused_advance_time_to_the_wallet(tenant: Tenant) -> None:
@@ -151,25 +155,36 @@ def test_immediate_cancel_credits_unused_advance_time_to_the_wallet(tenant: Tena
     wallet = tenant.created("/v1/wallets", {"customer_id": customer["id"], "currency": "usd"})
     # Period [2025-03-01, 2025-04-01) = 31 days; cancelled at 2025-03-10 12:00 → 21.5 days unused.
     sub = factories.subscription(tenant, customer_id=customer["id"], start_date="2025-03-01T00:00:00Z")
-    tenant.post(f"/v1/subscriptions/{sub['id']}/cancel", {"cancellation_type": "immediate"})
+    cancelled = tenant.post(f"/v1/subscriptions/{sub['id']}/cancel", {"cancellation_type": "immediate"})
     balance = tenant.get(f"/v1/wallets/{wallet['id']}/balance").json()
     assert balance["balance"] == "20.81"  # 30.00 × 21.5 / 31 = 20.806… → 20.81
+    assert cancelled.json()["total_credit_amount"] == "20.81"
 
 
 def test_pause_and_resume_shift_the_period_end(tenant: Tenant, client: Any, app: Any) -> None:
     from api.deps import now
 
     sub = factories.subscription(tenant, start_date="2025-03-01T00:00:00Z")
-    paused = tenant.post(f"/v1/subscriptions/{sub['id']}/pause", {"reason": "holiday"}).json()
+    answered = tenant.post(f"/v1/subscriptions/{sub['id']}/pause", {"reason": "holiday"}).json()
+    paused, pause = answered["subscription"], answered["pause"]
     assert (paused["subscription_status"], paused["pause_status"]) == ("paused", "active")
+    assert (pause["id"], pause["pause_status"], pause["reason"]) == (
+        paused["active_pause_id"],
+        "active",
+        "holiday",
+    )
+    assert pause["pause_start"] == "2025-03-10T12:00:00Z" and pause["resumed_at"] is None
     assert tenant.post(f"/v1/subscriptions/{sub['id']}/pause", {}).status_code == 409
     later = FROZEN_NOW.replace(day=13)
     app.dependency_overrides[now] = lambda: later
     try:
-        resumed = tenant.post(f"/v1/subscriptions/{sub['id']}/resume", {}).json()
+        answered = tenant.post(f"/v1/subscriptions/{sub['id']}/resume", {}).json()
     finally:
         app.dependency_overrides[now] = lambda: FROZEN_NOW
+    resumed = answered["subscription"]
     assert resumed["subscription_status"] == "active" and resumed["pause_status"] == "none"
+    assert (answered["pause"]["id"], answered["pause"]["pause_status"]) == (pause["id"], "completed")
+    assert answered["pause"]["resumed_at"] == "2025-03-13T12:00:00Z"
     assert resumed["current_period_end"] == "2025-04-04T00:00:00Z"  # 3 days paused
     assert tenant.post(f"/v1/subscriptions/{sub['id']}/resume", {}).status_code == 409
 

@@ -25,7 +25,12 @@ def test_wallet_top_up_is_idempotent_and_converts_amounts(tenant: Tenant) -> Non
     body = {"amount": "50", "idempotency_key": "k1"}  # 50 usd at 2 usd/credit = 25 credits
     first = tenant.post(path, body).json()
     again = tenant.post(path, body).json()
-    assert first["credit_balance"] == again["credit_balance"] == "35"
+    assert first["wallet"]["credit_balance"] == again["wallet"]["credit_balance"] == "35"
+    assert first["wallet_transaction"]["id"] == again["wallet_transaction"]["id"]
+    assert (first["wallet_transaction"]["credit_amount"], first["wallet_transaction"]["amount"]) == (
+        "25",
+        "50",
+    )
     transactions = tenant.get(f"/v1/wallets/{wallet['id']}/transactions").json()
     assert [t["credit_amount"] for t in transactions["items"]] == ["25", "10"]  # newest first
     assert transactions["pagination"]["total"] == 2
@@ -61,7 +66,9 @@ def test_invoice_read_and_void(tenant: Tenant) -> None:
     invoice = factories.invoice(tenant)
     got = tenant.get(f"/v1/invoices/{invoice['id']}").json()
     assert (got["total"], got["invoice_status"], len(got["line_items"])) == ("30.00", "FINALIZED", 1)
-    voided = tenant.post(f"/v1/invoices/{invoice['id']}/void", {"reason": "wrong usage"}).json()
+    answered = tenant.post(f"/v1/invoices/{invoice['id']}/void", {"reason": "wrong usage"})
+    assert (answered.status_code, answered.json()) == (200, {"message": "invoice voided successfully"})
+    voided = tenant.get(f"/v1/invoices/{invoice['id']}").json()
     assert voided["invoice_status"] == "VOIDED" and voided["voided_at"] == "2025-03-10T12:00:00Z"
     assert voided["metadata"] == {"void_reason": "wrong usage"}
     assert tenant.post(f"/v1/invoices/{invoice['id']}/void", {}).status_code == 409
@@ -120,7 +127,8 @@ def test_api_void_is_the_ledger_void(tenant: Tenant) -> None:
     balance = f"/v1/wallets/{wallet['id']}/balance"
     assert tenant.get(balance).json()["credit_balance"] == "50.00"
 
-    voided = tenant.post(f"/v1/invoices/{invoice.id}/void", {"reason": "wrong plan"}).json()
+    assert tenant.post(f"/v1/invoices/{invoice.id}/void", {"reason": "wrong plan"}).status_code == 200
+    voided = tenant.get(f"/v1/invoices/{invoice.id}").json()
     assert (voided["invoice_status"], voided["metadata"]["void_reason"]) == ("VOIDED", "wrong plan")
     assert tenant.get(balance).json()["credit_balance"] == "100.00"
     transactions = tenant.get(f"/v1/wallets/{wallet['id']}/transactions").json()["items"]

@@ -47,7 +47,7 @@ def test_bulk_through_kafka_is_acknowledged_and_lands_once(
     tenant = new_tenant(client, app, "kafka-tenant")
     first = tenant.post("/v1/events/bulk", {"events": _events(300)})
     assert first.status_code == 202, first.text
-    assert first.json()["event_ids"] == [f"k-{i}" for i in range(300)]
+    assert first.json() == {"message": "Events accepted for processing"}  # Flexprice's shape: no ids
     assert isinstance(app.state.ingest_service.bus, KafkaBus)  # chosen by FLEXPRICE_EVENT_BUS alone
     # A client retry of part of the batch: accepted again, counted once downstream.
     assert tenant.post("/v1/events/bulk", {"events": _events(300)[:50]}).status_code == 202
