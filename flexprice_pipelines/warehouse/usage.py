@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -55,6 +55,7 @@ class UsageQuery:
     filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
     window_size: str | None = None
     group_by: tuple[str, ...] = ()  # "source" or "properties.<key>"
+    sources: tuple[str, ...] = ()  # only events of these sources (none: every source)
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,7 @@ def _where(
     end: datetime,
     equal: Sequence[tuple[str, str | None]],
     filters: Sequence[tuple[str, tuple[str, ...]]],
+    sources: Sequence[str] = (),
 ) -> str:
     # Tenant and environment first: they are the de-duplication's grouping keys, pushed below it.
     clauses = [
@@ -278,6 +280,8 @@ def _where(
         f"{sql.TIMESTAMP} < {params.add(end, 'instant')}",
     ]
     clauses += [f"{column} = {params.add(value, 'text')}" for column, value in equal if value is not None]
+    if sources:
+        clauses.append(sql.in_list("source", params.add(list(sources), "texts")))
     for key, values in filters:
         clauses.append(sql.in_list(sql.property_text(params, key), params.add(list(values), "texts")))
     return " AND ".join(clauses)
@@ -357,6 +361,7 @@ class UsageReader:
             query.end,
             [("event_name", query.event_name), ("external_customer_id", query.external_customer_id)],
             query.filters,
+            query.sources,
         )
         columns = [*dimensions, f"{first} AS v1", f"{second} AS v2", "count(*) AS n"]
         statement = f"SELECT {', '.join(columns)} FROM {self.sql.TABLE} WHERE {where}"
@@ -416,7 +421,9 @@ class UsageReader:
             f"{params.add(environment_id, 'text')} AND event_id = {params.add(event_id, 'text')}"
         )
         columns = _EVENT_SELECT.format(ts=self.sql.TIMESTAMP)
-        rows = self.warehouse.query(f"SELECT {columns} FROM {self.sql.TABLE} WHERE {where} LIMIT 1", params.values)
+        rows = self.warehouse.query(
+            f"SELECT {columns} FROM {self.sql.TABLE} WHERE {where} LIMIT 1", params.values
+        )
         return _event(rows[0]) if rows else None
 
 
@@ -438,7 +445,7 @@ def _event(row: tuple[Any, ...]) -> StoredEvent:
 def _instant(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value
-    return datetime(value.year, value.month, value.day)  # a ClickHouse Date
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)  # a ClickHouse Date
 
 
 def _normal(value: Decimal) -> Decimal:
