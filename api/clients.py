@@ -56,6 +56,13 @@ class WarehouseReads:
         self._warehouse: Warehouse | None = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def of(cls, store: Warehouse) -> WarehouseReads:
+        """Reads over a store already open, its schema ensured (tests, embedding)."""
+        reads = cls("")
+        reads._warehouse = store
+        return reads
+
     def get(self) -> Warehouse:
         """The store, built and its schema ensured once."""
         if self._warehouse is None:

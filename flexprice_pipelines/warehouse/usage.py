@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any, ClassVar
 
 from flexprice_pipelines.warehouse.base import Warehouse
@@ -372,6 +372,11 @@ class UsageReader:
 
     @staticmethod
     def _value(query: UsageQuery, first: Any, second: Any) -> Decimal:
+        with localcontext(prec=80):  # exact for 38-digit values times a multiplier, and for averages
+            return UsageReader._exact(query, first, second)
+
+    @staticmethod
+    def _exact(query: UsageQuery, first: Any, second: Any) -> Decimal:
         if first is None:
             return Decimal(0)
         value = Decimal(str(first))
@@ -450,6 +455,8 @@ def _instant(value: Any) -> datetime:
 
 def _normal(value: Decimal) -> Decimal:
     """Drop the trailing zeros of the 12-place scale (``12.500000000000`` → ``12.5``), keep integers plain."""
-    if value == value.to_integral_value():
-        return value.quantize(Decimal(1))
-    return value.normalize()
+    # Not ``normalize()``: it rounds to the context's 28 digits, and 38-digit sums must stay exact.
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return Decimal(text)
