@@ -366,11 +366,16 @@ def list_events(
 
 @router.get("/events/lookup", response_model=GetEventByIDResponse)
 def lookup_event(
-    request: Request, scope: ScopeDep, id: Annotated[Text, Query(description="The event id.")]
+    request: Request,
+    scope: ScopeDep,
+    id: Annotated[Text, Query(description="The event id.")],
+    external_customer_id: Annotated[
+        Text | None, Query(description="If given, the event must carry this customer (the SDK sends it).")
+    ] = None,
 ) -> GetEventByIDResponse:
     """The latest version of one event of this tenant by its id, whatever its timestamp; 404 if none."""
     found = _read(_warehouse(request), UsageReader.event, scope.tenant_id, scope.environment_id, id)
-    if found is None:
+    if found is None or external_customer_id not in (None, found.external_customer_id):
         raise NotFound("event", id, field="id")
     return GetEventByIDResponse(event=_event_out(found))
 
