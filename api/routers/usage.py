@@ -9,7 +9,7 @@ waits for a sink batch or a billing step, ``api/clients.py``) and answers 503 wi
 file stays held past ``WAREHOUSE_READ_WAIT_SECONDS``.
 
 Real time (the read model the entitlement checks use): ``GET /v1/customers/usage``, mounted before
-``/v1/customers/{id}`` (``routers/__init__.py``).
+``/v1/customers/{id}`` (``routers/__init__.py``). And ``GET /v1/customers/{id}/wallets`` (the catalog).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import orjson
-from fastapi import HTTPException, Query, Request
+from fastapi import HTTPException, Path, Query, Request
 from sqlalchemy import select
 
 from api.clients import WarehouseReads
@@ -49,8 +49,9 @@ from api.schemas.usage import (
     UsageAnalyticPoint,
     UsageResult,
 )
+from api.schemas.wallets import WalletPublic
 from flexprice_pipelines.catalog.errors import NotFound
-from flexprice_pipelines.catalog.models import Customer, Feature, Meter
+from flexprice_pipelines.catalog.models import Customer, Feature, Meter, Wallet
 from flexprice_pipelines.warehouse.base import Warehouse
 from flexprice_pipelines.warehouse.turns import WarehouseBusy
 from flexprice_pipelines.warehouse.usage import (
@@ -65,6 +66,7 @@ from flexprice_pipelines.warehouse.usage import UsageResult as Usage
 
 router = domain_router("/v1", "usage")
 DEFAULT_RANGE = timedelta(days=7)
+MAX_CUSTOMER_WALLETS = 1000
 
 
 def _warehouse(request: Request) -> Warehouse:
@@ -541,6 +543,16 @@ def customer_usage_summary(
             )
         )
     return CustomerUsageSummaryResponse(customer_id=customer.id, features=features)
+
+
+@router.get("/customers/{id}/wallets", response_model=list[WalletPublic])
+def customer_wallets(
+    id: Annotated[Id, Path(description="Customer id (cust_…).")], catalog: CatalogDep
+) -> list[Wallet]:
+    """Every wallet of the customer, oldest first (Flexprice answers a bare array); 404 for an unknown customer."""
+    catalog.repo(Customer).get(id)
+    page = catalog.repo(Wallet).list(limit=MAX_CUSTOMER_WALLETS, customer_id=id)
+    return list(page.items)
 
 
 def _csv(value: str | None) -> set[str]:

@@ -422,3 +422,17 @@ def test_decimal_values_stay_exact(warehouse: Warehouse, tenant: Tenant) -> None
     assert Decimal(
         tenant.post("/v1/events/usage", {**body, "aggregation_type": "MAX"}).json()["value"]
     ) == Decimal("12345678901234567890.000000000001")
+
+
+def test_a_customers_wallets_are_listed_only_for_its_tenant(tenant: Tenant, other_tenant: Tenant) -> None:
+    customer = tenant.created("/v1/customers", {"external_id": "w-1", "name": "Wallets"})
+    other = tenant.created("/v1/customers", {"external_id": "w-2", "name": "Other"})
+    made = [
+        tenant.created("/v1/wallets", {"customer_id": customer["id"], "currency": currency})
+        for currency in ("usd", "eur")
+    ]
+    tenant.created("/v1/wallets", {"customer_id": other["id"], "currency": "usd"})
+    response = tenant.get(f"/v1/customers/{customer['id']}/wallets")
+    assert response.status_code == 200, response.text
+    assert [(w["id"], w["currency"]) for w in response.json()] == [(w["id"], w["currency"]) for w in made]
+    assert other_tenant.get(f"/v1/customers/{customer['id']}/wallets").status_code == 404
