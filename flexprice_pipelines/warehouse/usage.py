@@ -35,8 +35,8 @@ WINDOW_SIZES: dict[str, timedelta] = {
 }
 # Aggregations computed in SQL (Flexprice's names, and our MIN).
 AGGREGATIONS = ("COUNT", "SUM", "AVG", "COUNT_UNIQUE", "LATEST", "SUM_WITH_MULTIPLIER", "MAX", "MIN")
-# Decimal scale of property values read as numbers (as the billing core reads them: exact, 12 places).
-SCALE = 12
+# Property values read as numbers: DECIMAL(38, 18), the events' bound and the scale of ``fct_period_usage``.
+SCALE = 18
 
 
 @dataclass(frozen=True)
