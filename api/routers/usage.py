@@ -9,14 +9,16 @@ waits for a sink batch or a billing step, ``api/clients.py``) and answers 503 wi
 file stays held past ``WAREHOUSE_READ_WAIT_SECONDS``.
 
 Real time (the read model the entitlement checks use): ``GET /v1/customers/usage``, mounted before
-``/v1/customers/{id}`` (``routers/__init__.py``). And ``GET /v1/customers/{id}/wallets`` (the catalog).
+``/v1/customers/{id}`` (``routers/__init__.py``); ``POST /v1/subscriptions/usage`` and
+``GET /v1/wallets/{id}/balance/real-time`` (the current period's usage line items priced exactly); and
+``GET /v1/customers/{id}/wallets`` (the catalog).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -43,15 +45,34 @@ from api.schemas.usage import (
     GetUsageAnalyticsRequest,
     GetUsageAnalyticsResponse,
     GetUsageByMeterRequest,
+    GetUsageBySubscriptionRequest,
+    GetUsageBySubscriptionResponse,
     GetUsageRequest,
     GetUsageResponse,
+    RealTimeWalletBalance,
+    SubscriptionUsageCharge,
     UsageAnalyticItem,
     UsageAnalyticPoint,
     UsageResult,
 )
 from api.schemas.wallets import WalletPublic
+from flexprice_pipelines.billing.meters import billable_quantity
+from flexprice_pipelines.billing.periods import BillingWindow
+from flexprice_pipelines.billing.pricing import calculate_cost
+from flexprice_pipelines.catalog import Repository
 from flexprice_pipelines.catalog.errors import NotFound
-from flexprice_pipelines.catalog.models import Customer, Feature, Meter, Wallet
+from flexprice_pipelines.catalog.mappers import billing_price
+from flexprice_pipelines.catalog.models import (
+    Customer,
+    Feature,
+    Meter,
+    Price,
+    Subscription,
+    SubscriptionLineItem,
+    Wallet,
+)
+from flexprice_pipelines.usage.queries import window_usage
+from flexprice_pipelines.usage.service import CustomerRef
 from flexprice_pipelines.warehouse.base import Warehouse
 from flexprice_pipelines.warehouse.turns import WarehouseBusy
 from flexprice_pipelines.warehouse.usage import (
@@ -553,6 +574,124 @@ def customer_wallets(
     catalog.repo(Customer).get(id)
     page = catalog.repo(Wallet).list(limit=MAX_CUSTOMER_WALLETS, customer_id=id)
     return list(page.items)
+
+
+def _subscription_charges(
+    session: SessionDep, scope: ScopeDep, service: ServiceDep, subscription: Subscription, now: datetime
+) -> tuple[BillingWindow | None, list[SubscriptionUsageCharge]]:
+    """The usage line items of ``subscription`` priced at their quantity so far in its current period."""
+    customer = session.get(Customer, subscription.customer_id)
+    assert customer is not None
+    view = service.view(session, scope, CustomerRef(customer.id, customer.external_id))
+    info = view.subscriptions.get(subscription.id)
+    window = service.calendar.window_at(info.spec(None), now) if info is not None else None
+    if window is None:
+        return None, []
+    items = session.scalars(
+        select(SubscriptionLineItem)
+        .where(
+            SubscriptionLineItem.tenant_id == scope.tenant_id,
+            SubscriptionLineItem.environment_id == scope.environment_id,
+            SubscriptionLineItem.subscription_id == subscription.id,
+            SubscriptionLineItem.meter_id.is_not(None),
+            SubscriptionLineItem.status == "published",
+        )
+        .order_by(SubscriptionLineItem.id)
+    ).all()
+    prices = {
+        p.id: p for p in session.scalars(select(Price).where(Price.id.in_([i.price_id for i in items])))
+    }
+    charges = []
+    for item in items:
+        meter = view.meters.get(str(item.meter_id))
+        price_row = prices.get(item.price_id)
+        if meter is None or price_row is None or price_row.tenant_id != scope.tenant_id:
+            continue
+        if (item.end_date is not None and _aware(item.end_date) <= window.start) or (
+            item.start_date is not None and _aware(item.start_date) >= window.end
+        ):
+            continue
+        value = window_usage(session, scope, customer.external_id, str(item.meter_id), meter, window)
+        quantity = billable_quantity(value)
+        charges.append(
+            SubscriptionUsageCharge(
+                subscription_line_item_id=item.id,
+                price_id=item.price_id,
+                meter_id=str(item.meter_id),
+                meter_display_name=item.display_name,
+                quantity=quantity,
+                amount=calculate_cost(billing_price(price_row), quantity),
+                currency=item.currency,
+            )
+        )
+    return window, charges
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+@router.post("/subscriptions/usage", response_model=GetUsageBySubscriptionResponse)
+def subscription_usage(
+    body: GetUsageBySubscriptionRequest,
+    session: SessionDep,
+    scope: ScopeDep,
+    service: ServiceDep,
+    now: NowDep,
+) -> GetUsageBySubscriptionResponse:
+    """Real-time usage charges of the subscription's current billing period (the read model, priced exactly)."""
+    subscription = Repository(session, scope, Subscription).find_one(id=body.subscription_id)
+    if subscription is None:
+        raise NotFound("subscription", body.subscription_id, field="subscription_id")
+    window, charges = _subscription_charges(session, scope, service, subscription, now)
+    return GetUsageBySubscriptionResponse(
+        amount=sum((c.amount for c in charges), Decimal(0)),
+        currency=subscription.currency,
+        start_time=_rfc3339(window.start) if window else None,
+        end_time=_rfc3339(window.end) if window else None,
+        charges=charges,
+    )
+
+
+@router.get("/wallets/{id}/balance/real-time", response_model=RealTimeWalletBalance)
+def wallet_real_time_balance(
+    id: Annotated[Id, Path(description="Wallet id (wallet_…).")],
+    session: SessionDep,
+    scope: ScopeDep,
+    service: ServiceDep,
+    now: NowDep,
+    expand: Annotated[str | None, Query(description="Accepted and ignored (no breakdown yet).")] = None,
+) -> RealTimeWalletBalance:
+    """The wallet's balance less the unbilled usage of its customer's current periods in its currency."""
+    wallet = Repository(session, scope, Wallet).get(id)
+    subscriptions = session.scalars(
+        select(Subscription).where(
+            Subscription.tenant_id == scope.tenant_id,
+            Subscription.environment_id == scope.environment_id,
+            Subscription.customer_id == wallet.customer_id,
+            Subscription.currency == wallet.currency,
+            Subscription.subscription_status.in_(("active", "trialing")),
+        )
+    ).all()
+    unbilled = Decimal(0)
+    for subscription in subscriptions:
+        _, charges = _subscription_charges(session, scope, service, subscription, now)
+        unbilled += sum((c.amount for c in charges), Decimal(0))
+    real_time = wallet.balance - unbilled
+    rate = wallet.conversion_rate
+    return RealTimeWalletBalance(
+        id=wallet.id,
+        customer_id=wallet.customer_id,
+        currency=wallet.currency,
+        balance=wallet.balance,
+        credit_balance=wallet.credit_balance,
+        conversion_rate=rate,
+        current_period_usage=unbilled,
+        real_time_balance=real_time,
+        real_time_credit_balance=real_time / rate if rate else wallet.credit_balance,
+        wallet_status=str(wallet.wallet_status),
+        balance_updated_at=_rfc3339(_aware(wallet.updated_at)),
+    )
 
 
 def _csv(value: str | None) -> set[str]:

@@ -177,3 +177,49 @@ class UsageAnalyticItem(BaseModel):
 
 class GetUsageAnalyticsResponse(BaseModel):
     items: list[UsageAnalyticItem]
+
+
+class GetUsageBySubscriptionRequest(InputModel):
+    """``POST /v1/subscriptions/usage``: the subscription's current billing period, from the read model."""
+
+    subscription_id: Id
+    start_time: str | None = neutral(brought_by=ANALYTICS, description="The current period only.")
+    end_time: str | None = neutral(brought_by=ANALYTICS, description="The current period only.")
+    lifetime_usage: bool | None = neutral(False, brought_by=ANALYTICS)
+
+
+class SubscriptionUsageCharge(BaseModel):
+    """One usage line item: its quantity so far in the period and what it costs at its price."""
+
+    subscription_line_item_id: str
+    price_id: str
+    meter_id: str
+    meter_display_name: str | None
+    quantity: DecimalOut
+    amount: DecimalOut
+    currency: str
+    is_overage: bool = False
+
+
+class GetUsageBySubscriptionResponse(BaseModel):
+    amount: DecimalOut
+    currency: str | None
+    start_time: str | None
+    end_time: str | None
+    charges: list[SubscriptionUsageCharge]
+
+
+class RealTimeWalletBalance(BaseModel):
+    """Flexprice's ``WalletBalanceResponse`` (the fields we compute): the balance less unbilled usage."""
+
+    id: str
+    customer_id: str
+    currency: str
+    balance: DecimalOut
+    credit_balance: DecimalOut
+    conversion_rate: DecimalOut
+    current_period_usage: DecimalOut = Field(description="Unbilled usage of current periods, in currency.")
+    real_time_balance: DecimalOut = Field(description="balance − current_period_usage.")
+    real_time_credit_balance: DecimalOut = Field(description="real_time_balance ÷ conversion_rate.")
+    wallet_status: str
+    balance_updated_at: str

@@ -436,3 +436,74 @@ def test_a_customers_wallets_are_listed_only_for_its_tenant(tenant: Tenant, othe
     assert response.status_code == 200, response.text
     assert [(w["id"], w["currency"]) for w in response.json()] == [(w["id"], w["currency"]) for w in made]
     assert other_tenant.get(f"/v1/customers/{customer['id']}/wallets").status_code == 404
+
+
+def _apply_to_read_model(app: FastAPI, events: list[Event]) -> None:
+    """Apply events as the sink's listener does: one write transaction of the usage updater."""
+    from flexprice_pipelines.catalog.db import SQLITE_IMMEDIATE
+    from flexprice_pipelines.usage.updater import UsageUpdater
+
+    with app.state.database.session() as session:
+        session.connection(execution_options={SQLITE_IMMEDIATE: True})
+        UsageUpdater(config_ttl=0).apply(session, events)
+        session.commit()
+
+
+@pytest.fixture
+def uncached_service(app: FastAPI) -> Iterator[None]:
+    from flexprice_pipelines.usage.service import EntitlementService
+
+    previous = app.state.entitlement_service
+    app.state.entitlement_service = EntitlementService(config_ttl=0)
+    yield
+    app.state.entitlement_service = previous
+
+
+@pytest.mark.usefixtures("uncached_service")
+def test_subscription_usage_and_real_time_wallet_balance_price_the_current_period(
+    app: FastAPI, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    from tests.api import factories
+
+    meter = factories.meter(tenant)
+    plan = factories.plan(tenant, prices=[factories.fixed_price(), factories.tiered_price(meter["id"])])
+    customer = tenant.created("/v1/customers", {"external_id": "rt-1", "name": "Real time"})
+    subscription = tenant.created(
+        "/v1/subscriptions",
+        {
+            "customer_id": customer["id"],
+            "plan_id": plan["id"],
+            "currency": "usd",
+            "billing_period": "MONTHLY",
+            "start_date": _iso(-5 * 24 * HOUR),
+        },
+    )
+    # 12 calls in the current period: 10 × 50 + 2 × 40 on the slab tiers; one call of another customer
+    calls = [event(tenant, f"rt{i}", -HOUR * (i + 1), external_customer_id="rt-1") for i in range(12)]
+    calls.append(event(tenant, "someone-else", -HOUR, external_customer_id="rt-2"))
+    _apply_to_read_model(app, calls)
+
+    response = tenant.post("/v1/subscriptions/usage", {"subscription_id": subscription["id"]})
+    assert response.status_code == 200, response.text
+    usage = response.json()
+    assert (usage["amount"], usage["currency"]) == ("580", "usd")
+    assert [(c["meter_id"], c["quantity"], c["amount"]) for c in usage["charges"]] == [
+        (meter["id"], "12", "580")
+    ]
+    assert usage["start_time"] <= _iso(-5 * 24 * HOUR) < usage["end_time"]
+    assert (
+        other_tenant.post("/v1/subscriptions/usage", {"subscription_id": subscription["id"]}).status_code
+        == 404
+    )
+
+    wallet = tenant.created("/v1/wallets", {"customer_id": customer["id"], "currency": "usd"})
+    assert tenant.post(f"/v1/wallets/{wallet['id']}/top-up", {"credits_to_add": "1000"}).status_code == 200
+    balance = tenant.get(f"/v1/wallets/{wallet['id']}/balance/real-time")
+    assert balance.status_code == 200, balance.text
+    got = balance.json()
+    assert (got["current_period_usage"], got["real_time_balance"], got["real_time_credit_balance"]) == (
+        "580",
+        "420",
+        "420",
+    )
+    assert other_tenant.get(f"/v1/wallets/{wallet['id']}/balance/real-time").status_code == 404
