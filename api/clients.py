@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.deps import ApiKeyCache
 from flexprice_pipelines.catalog.key_revocations import watch_key_changes
@@ -28,12 +28,13 @@ from flexprice_pipelines.events.ingest import IngestService
 from flexprice_pipelines.integrations.object_store import object_store_from_settings
 from flexprice_pipelines.settings import Settings
 from flexprice_pipelines.usage.service import EntitlementService
-from flexprice_pipelines.warehouse.base import Warehouse, make_warehouse
-from flexprice_pipelines.warehouse.duckdb_store import DuckDBWarehouse
 
 # Subscriptions, plans and entitlements are re-read at most this often per customer; usage is always live.
 CONFIG_TTL_SECONDS = 1.0
 
+
+if TYPE_CHECKING:
+    from flexprice_pipelines.warehouse.base import Warehouse
 
 # How long a usage read waits for its turn on the embedded DuckDB file (a sink batch, a billing step, a
 # dbt build hold it) before answering 503 with Retry-After; ClickHouse reads never wait.
@@ -68,6 +69,10 @@ class WarehouseReads:
         if self._warehouse is None:
             with self._lock:
                 if self._warehouse is None:
+                    # Imported here: the stores pull in pyarrow and pandas, which the API's start need not pay.
+                    from flexprice_pipelines.warehouse.base import make_warehouse
+                    from flexprice_pipelines.warehouse.duckdb_store import DuckDBWarehouse
+
                     store = make_warehouse(self.url)
                     if isinstance(store, DuckDBWarehouse):
                         store.lock_timeout = self.wait_seconds

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from fastapi import HTTPException, Path, Query, Request
@@ -73,7 +73,6 @@ from flexprice_pipelines.catalog.models import (
 )
 from flexprice_pipelines.usage.queries import window_usage
 from flexprice_pipelines.usage.service import CustomerRef
-from flexprice_pipelines.warehouse.base import Warehouse
 from flexprice_pipelines.warehouse.turns import WarehouseBusy
 from flexprice_pipelines.warehouse.usage import (
     AGGREGATIONS,
@@ -84,6 +83,9 @@ from flexprice_pipelines.warehouse.usage import (
     UsageReader,
 )
 from flexprice_pipelines.warehouse.usage import UsageResult as Usage
+
+if TYPE_CHECKING:
+    from flexprice_pipelines.warehouse.base import Warehouse
 
 router = domain_router("/v1", "usage")
 DEFAULT_RANGE = timedelta(days=7)

@@ -15,10 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, localcontext
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from flexprice_pipelines.warehouse.base import Warehouse
 from flexprice_pipelines.warehouse.reads import as_utc
+
+if TYPE_CHECKING:
+    from flexprice_pipelines.warehouse.base import Warehouse
 
 # Flexprice's ``types.WindowSize`` → length (fixed sizes; WEEK and MONTH are calendar units, UTC).
 WINDOW_SIZES: dict[str, timedelta] = {
