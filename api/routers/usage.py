@@ -31,7 +31,7 @@ from api.deps import CatalogDep, NowDep, ScopeDep, SessionDep
 from api.errors import BadRequest
 from api.routers.entitlement_checks import ServiceDep, _feature, _int, _source
 from api.routing import domain_router
-from api.schemas.common import Id, Text
+from api.schemas.common import Id, Text, When
 from api.schemas.entitlement_checks import CustomerUsageSummaryResponse, FeatureUsageSummary
 from api.schemas.usage import (
     MAX_GROUPS,
@@ -361,8 +361,8 @@ def list_events(
     event_name: Annotated[Text | None, Query()] = None,
     event_id: Annotated[Text | None, Query()] = None,
     source: Annotated[Text | None, Query()] = None,
-    start_time: Annotated[datetime | None, Query()] = None,
-    end_time: Annotated[datetime | None, Query()] = None,
+    start_time: Annotated[When | None, Query()] = None,
+    end_time: Annotated[When | None, Query()] = None,
     property_filters: Annotated[Text | None, Query(description="key1:v1,v2;key2:v3")] = None,
     page_size: Annotated[int | None, Query()] = None,
     offset: Annotated[int | None, Query()] = None,
@@ -370,9 +370,6 @@ def list_events(
     order: Annotated[str | None, Query()] = None,
 ) -> GetEventsResponse:
     """Flexprice's list of raw events (query parameters of ``POST /v1/events/query``)."""
-    for name, value in (("start_time", start_time), ("end_time", end_time)):
-        if value is not None and value.tzinfo is None:
-            raise BadRequest(name, "needs a UTC offset (RFC 3339, e.g. 2024-03-20T00:00:00Z)")
     body = GetEventsRequest.model_construct(
         external_customer_id=external_customer_id,
         event_name=event_name,
@@ -389,7 +386,10 @@ def list_events(
     return _events(request, scope, now, body)
 
 
-@router.get("/events/lookup", response_model=GetEventByIDResponse)
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown id (also another tenant's)."}}
+
+
+@router.get("/events/lookup", response_model=GetEventByIDResponse, responses=_NOT_FOUND)
 def lookup_event(
     request: Request,
     scope: ScopeDep,
@@ -527,7 +527,7 @@ def _analytic_items(
     return items
 
 
-@router.get("/customers/usage", response_model=CustomerUsageSummaryResponse)
+@router.get("/customers/usage", response_model=CustomerUsageSummaryResponse, responses=_NOT_FOUND)
 def customer_usage_summary(
     session: SessionDep,
     scope: ScopeDep,
