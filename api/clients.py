@@ -4,7 +4,9 @@
 - ``entitlement_service``: entitlement answers, catalog configuration cached ``CONFIG_TTL_SECONDS``
   per customer (``routers/entitlement_checks.py``);
 - ``ingest_service``: usage events onto the bus the settings name (``routers/events.py``);
-- ``object_store``: invoice PDFs, from the settings (``routers/invoices.py``).
+- ``object_store``: invoice PDFs, from the settings (``routers/invoices.py``);
+- ``warehouse``: the usage history reads (``routers/usage.py``), a ``WarehouseReads`` that opens the
+  warehouse the settings name on first use.
 
 Routes read them from ``app.state``; nothing is built on a request. They are built from
 ``app.state.settings`` as it is at startup. A client already on ``app.state`` when the app starts (a
@@ -15,8 +17,9 @@ app can be started again (tests start one app many times) with fresh clients.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.deps import ApiKeyCache
 from flexprice_pipelines.catalog.key_revocations import watch_key_changes
@@ -30,7 +33,57 @@ from flexprice_pipelines.usage.service import EntitlementService
 CONFIG_TTL_SECONDS = 1.0
 
 
-SHARED = ("api_key_cache", "entitlement_service", "ingest_service", "object_store")
+if TYPE_CHECKING:
+    from flexprice_pipelines.warehouse.base import Warehouse
+
+# How long a usage read waits for its turn on the embedded DuckDB file (a sink batch, a billing step, a
+# dbt build hold it) before answering 503 with Retry-After; ClickHouse reads never wait.
+WAREHOUSE_READ_WAIT_SECONDS = 30.0
+
+SHARED = ("api_key_cache", "entitlement_service", "ingest_service", "object_store", "warehouse")
+
+
+class WarehouseReads:
+    """The warehouse of the usage read routes, opened (and its schema ensured) on the first read.
+
+    Nothing is opened at startup, so the API starts while ClickHouse is down or before the first event
+    created the DuckDB file. DuckDB reads take the file's turn like every other process (the warehouse
+    README): they wait for a sink batch or a billing step, up to ``WAREHOUSE_READ_WAIT_SECONDS``.
+    """
+
+    def __init__(self, url: str, *, wait_seconds: float = WAREHOUSE_READ_WAIT_SECONDS) -> None:
+        self.url = url
+        self.wait_seconds = wait_seconds
+        self._warehouse: Warehouse | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, store: Warehouse) -> WarehouseReads:
+        """Reads over a store already open, its schema ensured (tests, embedding)."""
+        reads = cls("")
+        reads._warehouse = store
+        return reads
+
+    def get(self) -> Warehouse:
+        """The store, built and its schema ensured once."""
+        if self._warehouse is None:
+            with self._lock:
+                if self._warehouse is None:
+                    # Imported here: the stores pull in pyarrow and pandas, which the API's start need not pay.
+                    from flexprice_pipelines.warehouse.base import make_warehouse
+                    from flexprice_pipelines.warehouse.duckdb_store import DuckDBWarehouse
+
+                    store = make_warehouse(self.url)
+                    if isinstance(store, DuckDBWarehouse):
+                        store.lock_timeout = self.wait_seconds
+                    store.ensure_schema()
+                    self._warehouse = store
+        return self._warehouse
+
+    def close(self) -> None:
+        if self._warehouse is not None:
+            self._warehouse.close()
+            self._warehouse = None
 
 
 def _builders(settings: Settings, database_url: str) -> dict[str, Callable[[], Any]]:
@@ -39,6 +92,7 @@ def _builders(settings: Settings, database_url: str) -> dict[str, Callable[[], A
         "entitlement_service": lambda: EntitlementService(config_ttl=CONFIG_TTL_SECONDS),
         "ingest_service": lambda: IngestService(make_bus(settings)),
         "object_store": lambda: object_store_from_settings(settings),
+        "warehouse": lambda: WarehouseReads(settings.resolved_warehouse_url),
     }
 
 
@@ -61,8 +115,8 @@ def open_clients(state: Any) -> dict[str, Any]:
 def _close(client: Any) -> None:
     if isinstance(client, IngestService):
         client.bus.close()  # a Kafka producer delivers what it still holds
-    elif isinstance(client, ApiKeyCache):
-        client.close()  # stop watching revocations
+    elif isinstance(client, ApiKeyCache | WarehouseReads):
+        client.close()  # stop watching revocations; close the warehouse client
 
 
 def close_clients(state: Any, built: dict[str, Any]) -> None:

@@ -1,5 +1,8 @@
 """One router per domain; ``ROUTERS`` is the order they are mounted in (and shown in /docs).
 
+``usage.router`` comes before ``customers.router`` and ``events.router``: its ``/v1/customers/usage`` must
+not be read as ``/v1/customers/{id}``.
+
 ``CHECK_ROUTES`` (``POST /v1/entitlements/check[/batch]``, the latency-critical routes) are mounted on
 the app itself before them (``api/app.py``): requests are matched in that order.
 """
@@ -22,6 +25,7 @@ from api.routers import (
     stripe_webhooks,
     subscriptions,
     taxes,
+    usage,
     wallets,
     webhook_endpoints,
 )
@@ -34,6 +38,7 @@ ROUTERS = [
     plans.router,
     prices.router,
     entitlements.router,
+    usage.router,  # before customers: /v1/customers/usage is not a customer id
     customers.router,
     entitlement_checks.router,
     events.router,

@@ -130,6 +130,12 @@ BAD_BODIES: list[tuple[str, str, bool, dict[str, Any], str]] = [
         "body.url",
     ),
     ("PUT", "/v1/webhooks/endpoints", True, {"enabled_events": ["invoice.paid"]}, "body.enabled_events.0"),
+    # Usage reads (their own range/enum checks are 400s: tests/api/test_usage_reads.py).
+    ("POST", "/v1/events/usage", False, {"event_name": "a"}, "body.aggregation_type"),
+    ("POST", "/v1/events/usage/meter", False, {"start_time": "2024-01-01T00:00:00Z"}, "body.meter_id"),
+    ("POST", "/v1/events/query", False, {"page_size": "5"}, "body.page_size"),
+    ("POST", "/v1/events/analytics", False, {"start_time": "2024-01-01"}, "body.external_customer_id"),
+    ("POST", "/v1/subscriptions/usage", False, {"lifetime_usage": True}, "body.subscription_id"),
     # Searches: a malformed shape is the usual 422 (DSL errors are 400s: tests/api/test_search.py).
     *[("POST", f"/v1/{resource}/search", False, {"limit": "5"}, "body.limit") for resource in SEARCHED],
 ]
