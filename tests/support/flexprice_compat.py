@@ -89,6 +89,8 @@ BROUGHT_BY: tuple[tuple[str, str, int, str], ...] = (
 # Our routes that Flexprice's document does not have, on purpose: (METHOD, our path) → why.
 EXTENSIONS: dict[tuple[str, str], str] = {
     ("GET", "/health"): "liveness probe for deployments; not a Flexprice resource",
+    ("GET", "/v1/events"): "Flexprice's router serves GET /events (list raw events, named by issue 13); its "
+    "document lists only POST /events/query, which the SDK's list_raw_events calls (served too)",
     ("PUT", "/v1/customers/{id}"): "our update by path, kept for existing clients; the SDK's update_customer "
     "is PUT /v1/customers?id= (served too)",
     ("POST", "/v1/entitlements/check"): "our latency-critical entitlement check (Flexprice answers "
