@@ -40,8 +40,11 @@ from flexprice_pipelines.catalog.scope import Scope
 from flexprice_pipelines.ledger.events import (
     INVOICE_FINALIZED,
     INVOICE_VOIDED,
+    customers_by_id,
     emit_system_event,
+    invoice_lines,
     invoice_payload,
+    load_invoice_payload,
 )
 from flexprice_pipelines.ledger.operations import credit_wallet, debit_wallet, next_invoice_number
 
@@ -359,32 +362,44 @@ def finalize(
 
 
 def emit_invoice_event(
-    session: Session, scope: Scope, event_type: str, invoice: Invoice, now: datetime
+    session: Session,
+    scope: Scope,
+    event_type: str,
+    invoice: Invoice,
+    now: datetime,
+    *,
+    payload: dict[str, Any] | None = None,
 ) -> None:
-    """Record ``event_type`` for ``invoice`` in the caller's transaction, at most once per invoice."""
+    """Record ``event_type`` for ``invoice`` in the caller's transaction, at most once per invoice.
+
+    The payload is Flexprice's (the invoice with its lines and customer); ``payload`` passes one
+    already built from rows read in bulk."""
     # Column defaults (payment status, amount paid) are only filled in once the row is flushed.
     session.flush()
     emit_system_event(
         session,
         scope,
         event_type,
-        invoice_payload(invoice),
+        payload if payload is not None else load_invoice_payload(session, invoice),
         now,
         idempotency_key=f"{event_type}:{invoice.id}",
     )
 
 
 def emit_finalized(session: Session, scope: Scope, invoice_ids: Sequence[str], now: datetime) -> None:
-    """Emit ``invoice.finalized`` for invoices written by the bulk path, read back in id order."""
+    """Emit ``invoice.update.finalized`` for invoices written by the bulk path, read back in id order
+    (their lines and customers read a chunk at a time)."""
     for start in range(0, len(invoice_ids), _CHUNK):
+        chunk = invoice_ids[start : start + _CHUNK]
         statement = (
-            Repository(session, scope, Invoice)
-            .select()
-            .where(Invoice.id.in_(invoice_ids[start : start + _CHUNK]))
-            .order_by(Invoice.id)
+            Repository(session, scope, Invoice).select().where(Invoice.id.in_(chunk)).order_by(Invoice.id)
         )
-        for invoice in session.scalars(statement):
-            emit_invoice_event(session, scope, INVOICE_FINALIZED, invoice, now)
+        invoices = list(session.scalars(statement))
+        lines = invoice_lines(session, scope, [i.id for i in invoices])
+        customers = customers_by_id(session, scope, [i.customer_id for i in invoices])
+        for invoice in invoices:
+            payload = invoice_payload(invoice, lines[invoice.id], customers.get(invoice.customer_id))
+            emit_invoice_event(session, scope, INVOICE_FINALIZED, invoice, now, payload=payload)
 
 
 def _debit_wallets(
