@@ -42,6 +42,9 @@ LEGACY_EVENT_NAMES = {
     "invoice.payment_status_changed": INVOICE_PAYMENT_STATUS_CHANGED,
     "subscription.cancelled": SUBSCRIPTION_CANCELLED,
 }
+# Per-invoice idempotency keys keep the old prefix (``invoice.finalized:<id>``): an invoice whose
+# event was recorded before the rename is then still recognised, and never announced twice.
+IDEMPOTENCY_PREFIX = {new: old for old, new in LEGACY_EVENT_NAMES.items()}
 
 
 def _json_value(value: Any) -> Any:

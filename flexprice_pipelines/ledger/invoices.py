@@ -38,6 +38,7 @@ from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem, Wallet,
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.scope import Scope
 from flexprice_pipelines.ledger.events import (
+    IDEMPOTENCY_PREFIX,
     INVOICE_FINALIZED,
     INVOICE_VOIDED,
     customers_by_id,
@@ -382,7 +383,7 @@ def emit_invoice_event(
         event_type,
         payload if payload is not None else load_invoice_payload(session, invoice),
         now,
-        idempotency_key=f"{event_type}:{invoice.id}",
+        idempotency_key=f"{IDEMPOTENCY_PREFIX[event_type]}:{invoice.id}",
     )
 
 
