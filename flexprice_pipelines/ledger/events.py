@@ -179,6 +179,7 @@ def customer_fields(customer: Customer) -> dict[str, Any]:
 
 def line_item_fields(line: InvoiceLineItem) -> dict[str, Any]:
     """An invoice line as Flexprice's ``InvoiceLineItemResponse``."""
+    meta = line.metadata_ or {}
     return _present(
         {
             **_audit(line),
@@ -198,12 +199,20 @@ def line_item_fields(line: InvoiceLineItem) -> dict[str, Any]:
             "currency": line.currency,
             "period_start": line.period_start,
             "period_end": line.period_end,
-            "metadata": _string_metadata(line.metadata_),
+            # What rating records in a line's metadata and Flexprice has as fields of its own.
+            "subscription_line_item_id": _text(meta.get("subscription_line_item_id")),
+            "prepaid_credits_applied": _text(meta.get("credits_applied")),
+            "line_item_discount": _text(meta.get("discount")),
+            "metadata": _string_metadata(meta),
         }
     )
 
 
-def invoice_lines(
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def lines_by_invoice(
     session: Session, scope: Scope, invoice_ids: Sequence[str]
 ) -> dict[str, list[InvoiceLineItem]]:
     """The lines of each invoice of ``invoice_ids`` (in ``scope``), in id order."""
@@ -278,7 +287,7 @@ def invoice_payload(
 def load_invoice_payload(session: Session, invoice: Invoice) -> dict[str, Any]:
     """``invoice_payload`` of ``invoice`` with its lines and customer read from its own scope."""
     scope = Scope(invoice.tenant_id, invoice.environment_id)
-    lines = invoice_lines(session, scope, [invoice.id])[invoice.id]
+    lines = lines_by_invoice(session, scope, [invoice.id])[invoice.id]
     customer = customers_by_id(session, scope, [invoice.customer_id]).get(invoice.customer_id)
     return invoice_payload(invoice, lines, customer)
 

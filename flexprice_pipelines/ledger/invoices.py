@@ -43,8 +43,8 @@ from flexprice_pipelines.ledger.events import (
     INVOICE_VOIDED,
     customers_by_id,
     emit_system_event,
-    invoice_lines,
     invoice_payload,
+    lines_by_invoice,
     load_invoice_payload,
 )
 from flexprice_pipelines.ledger.operations import credit_wallet, debit_wallet, next_invoice_number
@@ -396,7 +396,7 @@ def emit_finalized(session: Session, scope: Scope, invoice_ids: Sequence[str], n
             Repository(session, scope, Invoice).select().where(Invoice.id.in_(chunk)).order_by(Invoice.id)
         )
         invoices = list(session.scalars(statement))
-        lines = invoice_lines(session, scope, [i.id for i in invoices])
+        lines = lines_by_invoice(session, scope, [i.id for i in invoices])
         customers = customers_by_id(session, scope, [i.customer_id for i in invoices])
         for invoice in invoices:
             payload = invoice_payload(invoice, lines[invoice.id], customers.get(invoice.customer_id))

@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, inspect, text
 
 from flexprice_pipelines.catalog import db
-from flexprice_pipelines.catalog.models import Base
-from flexprice_pipelines.catalog.models import Environment, Tenant
+from flexprice_pipelines.catalog.models import Base, Environment, Tenant
 from flexprice_pipelines.catalog.models.webhooks import WEBHOOK_MODELS, WebhookEndpoint
 from flexprice_pipelines.integrations.stripe.tables import integration_metadata
 from flexprice_pipelines.usage.tables import usage_metadata

@@ -223,7 +223,7 @@ def test_emitting_twice_is_one_event_and_fan_out_follows_subscriptions(
     assert len(receiver.requests) == 2 and other_receiver.requests == []
     with session_of(app) as session, pytest.raises(ValueError, match="unknown system event"):
         emit_system_event(session, scope, "invoice.exploded", {}, NOW)
-    with session_of(app) as session, pytest.raises(ValueError, match="is not 'invoice.update.voided'"):
+    with session_of(app) as session, pytest.raises(ValueError, match=r"is not 'invoice\.update\.voided'"):
         emit_system_event(session, scope, INVOICE_VOIDED, {"event_type": INVOICE_FINALIZED}, NOW)
 
 

@@ -13,6 +13,8 @@ Create Date: 2026-12-03 20:30:00
 
 from __future__ import annotations
 
+from typing import cast
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -40,8 +42,9 @@ def _rename(mapping: dict[str, str]) -> None:
     connection = op.get_bind()
     rows = connection.execute(sa.select(endpoints.c.id, endpoints.c.enabled_events)).all()
     for endpoint_id, events in rows:
-        renamed = list(dict.fromkeys(mapping.get(e, e) for e in (events or [])))
-        if renamed != events:
+        stored = [str(e) for e in cast(list[object], events or [])]
+        renamed = list(dict.fromkeys(mapping.get(e, e) for e in stored))
+        if renamed != stored:
             connection.execute(
                 endpoints.update().where(endpoints.c.id == endpoint_id).values(enabled_events=renamed)
             )
