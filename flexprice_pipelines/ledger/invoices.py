@@ -8,7 +8,7 @@
 - A finalized invoice is never rewritten by a normal run. With ``reissue`` it is voided (``void_invoice``:
   reason kept, wallet debits refunded; the API's void is the same call) and a finalized replacement is
   issued; the voided invoice points at it through ``recalculated_invoice_id`` (as Flexprice links them).
-- Finalizing emits ``invoice.finalized`` and voiding ``invoice.voided`` (system events, webhooks) in the
+- Finalizing emits ``invoice.update.finalized`` and voiding ``invoice.update.voided`` (system events, webhooks) in the
   same transaction, keyed by event type + invoice id, so a rollback drops them and a re-run adds none.
 """
 
@@ -441,7 +441,7 @@ def void_invoice(
     """Void a draft or finalized invoice in the caller's transaction (docs/billing-semantics.md §6).
 
     Its wallet debits are refunded (``INVOICE_VOID_REFUND``, key ``void:<invoice>:<transaction>``), it
-    becomes VOIDED with ``voided_at`` and ``void_reason``, and ``invoice.voided`` is emitted. The API's
+    becomes VOIDED with ``voided_at`` and ``void_reason``, and ``invoice.update.voided`` is emitted. The API's
     ``POST /v1/invoices/{id}/void`` and a reissue's void are this one write. An invoice that is already
     voided (or SKIPPED) is refused with ``Conflict``, so a second void changes nothing.
     """
