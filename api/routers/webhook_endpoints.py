@@ -46,8 +46,10 @@ from flexprice_pipelines.integrations.webhooks import (
 
 router = domain_router("/v1/webhooks/endpoints", "webhooks")
 EndpointId = Annotated[Id, Path(description="Webhook endpoint id (whep_…).")]
+# Flexprice's names for the events we emit; its other event names are refused (422 naming
+# ``enabled_events``) until we emit them, rather than accepted and never sent.
 EventType = Literal[
-    "invoice.finalized", "invoice.voided", "invoice.payment_status_changed", "subscription.cancelled"
+    "invoice.update.finalized", "invoice.update.voided", "invoice.update.payment", "subscription.cancelled"
 ]
 EndpointStatus = Literal["enabled", "disabled"]
 
@@ -72,7 +74,7 @@ class WebhookEndpointCreate(InputModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"url": "https://billing.example.com/hooks", "enabled_events": ["invoice.finalized"]}
+                {"url": "https://billing.example.com/hooks", "enabled_events": ["invoice.update.finalized"]}
             ]
         },
     )

@@ -57,7 +57,7 @@ from flexprice_pipelines.catalog.services import subscriptions as catalog_servic
 from flexprice_pipelines.ledger.events import (
     SUBSCRIPTION_CANCELLED,
     emit_system_event,
-    subscription_payload,
+    load_subscription_payload,
 )
 from flexprice_pipelines.ledger.operations import credit_wallet
 
@@ -131,7 +131,11 @@ def cancel_subscription(
     cancelled = subscriptions.update(subscription, **changes, metadata=metadata)
     # Scheduled cancellations are announced now too, as Flexprice does; cancel_at says when.
     emit_system_event(
-        catalog.session, catalog.scope, SUBSCRIPTION_CANCELLED, subscription_payload(cancelled), now
+        catalog.session,
+        catalog.scope,
+        SUBSCRIPTION_CANCELLED,
+        load_subscription_payload(catalog.session, cancelled),
+        now,
     )
     return cancelled
 

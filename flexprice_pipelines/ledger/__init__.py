@@ -3,7 +3,7 @@
 - ``operations``: the atomic steps — gapless invoice numbers, wallet credits and debits (row-locked,
   idempotent per key), credit grant applications (once per grant period).
 - ``invoices``: a partition's invoices — draft rewrite, finalization (wallet debit + number +
-  ``invoice.finalized``), void (refund + ``invoice.voided``) and void-and-replace.
+  ``invoice.update.finalized``), void (refund + ``invoice.update.voided``) and void-and-replace.
 - ``settle``: one environment's computed drafts applied to the ledger (bulk path and per-invoice path).
 - ``grants``: due credit grants applied to the customers' prepaid wallets.
 - ``wallets``: opening a wallet and topping it up (the API and the demo).

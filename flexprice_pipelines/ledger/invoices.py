@@ -8,7 +8,7 @@
 - A finalized invoice is never rewritten by a normal run. With ``reissue`` it is voided (``void_invoice``:
   reason kept, wallet debits refunded; the API's void is the same call) and a finalized replacement is
   issued; the voided invoice points at it through ``recalculated_invoice_id`` (as Flexprice links them).
-- Finalizing emits ``invoice.finalized`` and voiding ``invoice.voided`` (system events, webhooks) in the
+- Finalizing emits ``invoice.update.finalized`` and voiding ``invoice.update.voided`` (system events, webhooks) in the
   same transaction, keyed by event type + invoice id, so a rollback drops them and a re-run adds none.
 """
 
@@ -38,10 +38,14 @@ from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem, Wallet,
 from flexprice_pipelines.catalog.repository import Repository
 from flexprice_pipelines.catalog.scope import Scope
 from flexprice_pipelines.ledger.events import (
+    IDEMPOTENCY_PREFIX,
     INVOICE_FINALIZED,
     INVOICE_VOIDED,
+    customers_by_id,
     emit_system_event,
     invoice_payload,
+    lines_by_invoice,
+    load_invoice_payload,
 )
 from flexprice_pipelines.ledger.operations import credit_wallet, debit_wallet, next_invoice_number
 
@@ -359,32 +363,44 @@ def finalize(
 
 
 def emit_invoice_event(
-    session: Session, scope: Scope, event_type: str, invoice: Invoice, now: datetime
+    session: Session,
+    scope: Scope,
+    event_type: str,
+    invoice: Invoice,
+    now: datetime,
+    *,
+    payload: dict[str, Any] | None = None,
 ) -> None:
-    """Record ``event_type`` for ``invoice`` in the caller's transaction, at most once per invoice."""
+    """Record ``event_type`` for ``invoice`` in the caller's transaction, at most once per invoice.
+
+    The payload is Flexprice's (the invoice with its lines and customer); ``payload`` passes one
+    already built from rows read in bulk."""
     # Column defaults (payment status, amount paid) are only filled in once the row is flushed.
     session.flush()
     emit_system_event(
         session,
         scope,
         event_type,
-        invoice_payload(invoice),
+        payload if payload is not None else load_invoice_payload(session, invoice),
         now,
-        idempotency_key=f"{event_type}:{invoice.id}",
+        idempotency_key=f"{IDEMPOTENCY_PREFIX[event_type]}:{invoice.id}",
     )
 
 
 def emit_finalized(session: Session, scope: Scope, invoice_ids: Sequence[str], now: datetime) -> None:
-    """Emit ``invoice.finalized`` for invoices written by the bulk path, read back in id order."""
+    """Emit ``invoice.update.finalized`` for invoices written by the bulk path, read back in id order
+    (their lines and customers read a chunk at a time)."""
     for start in range(0, len(invoice_ids), _CHUNK):
+        chunk = invoice_ids[start : start + _CHUNK]
         statement = (
-            Repository(session, scope, Invoice)
-            .select()
-            .where(Invoice.id.in_(invoice_ids[start : start + _CHUNK]))
-            .order_by(Invoice.id)
+            Repository(session, scope, Invoice).select().where(Invoice.id.in_(chunk)).order_by(Invoice.id)
         )
-        for invoice in session.scalars(statement):
-            emit_invoice_event(session, scope, INVOICE_FINALIZED, invoice, now)
+        invoices = list(session.scalars(statement))
+        lines = lines_by_invoice(session, scope, [i.id for i in invoices])
+        customers = customers_by_id(session, scope, [i.customer_id for i in invoices])
+        for invoice in invoices:
+            payload = invoice_payload(invoice, lines[invoice.id], customers.get(invoice.customer_id))
+            emit_invoice_event(session, scope, INVOICE_FINALIZED, invoice, now, payload=payload)
 
 
 def _debit_wallets(
@@ -425,7 +441,7 @@ def void_invoice(
     """Void a draft or finalized invoice in the caller's transaction (docs/billing-semantics.md §6).
 
     Its wallet debits are refunded (``INVOICE_VOID_REFUND``, key ``void:<invoice>:<transaction>``), it
-    becomes VOIDED with ``voided_at`` and ``void_reason``, and ``invoice.voided`` is emitted. The API's
+    becomes VOIDED with ``voided_at`` and ``void_reason``, and ``invoice.update.voided`` is emitted. The API's
     ``POST /v1/invoices/{id}/void`` and a reissue's void are this one write. An invoice that is already
     voided (or SKIPPED) is refused with ``Conflict``, so a second void changes nothing.
     """

@@ -150,7 +150,7 @@ def invoice(t: Tenant, status: str = "FINALIZED", payment_status: str = "PENDING
 def webhook_endpoint(t: Tenant) -> Obj:
     return t.created(
         "/v1/webhooks/endpoints",
-        {"url": "https://hooks.example.com/flexprice", "enabled_events": ["invoice.finalized"]},
+        {"url": "https://hooks.example.com/flexprice", "enabled_events": ["invoice.update.finalized"]},
     )
 
 

@@ -126,7 +126,7 @@ BAD_BODIES: list[tuple[str, str, bool, dict[str, Any], str]] = [
         "POST",
         "/v1/webhooks/endpoints",
         False,
-        {"url": "ftp://x", "enabled_events": ["invoice.voided"]},
+        {"url": "ftp://x", "enabled_events": ["invoice.update.voided"]},
         "body.url",
     ),
     ("PUT", "/v1/webhooks/endpoints", True, {"enabled_events": ["invoice.paid"]}, "body.enabled_events.0"),

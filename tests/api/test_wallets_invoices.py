@@ -108,8 +108,8 @@ def _finalize_through_the_ledger(tenant: Tenant, at: datetime) -> Invoice:
 
 def _voided_events(tenant: Tenant, invoice_id: str) -> list[SystemEvent]:
     with tenant.app.state.database.session() as session:
-        events = Repository(session, tenant.scope, SystemEvent).each(event_type="invoice.voided")
-        return [e for e in events if e.payload["invoice_id"] == invoice_id]
+        events = Repository(session, tenant.scope, SystemEvent).each(event_type="invoice.update.voided")
+        return [e for e in events if e.payload["invoice"]["id"] == invoice_id]
 
 
 def test_api_void_is_the_ledger_void(tenant: Tenant) -> None:
@@ -140,7 +140,7 @@ def test_api_void_is_the_ledger_void(tenant: Tenant) -> None:
     )
     (event,) = _voided_events(tenant, invoice.id)
     assert event.idempotency_key == f"invoice.voided:{invoice.id}"
-    assert (event.payload["invoice_status"], event.payload["voided_at"]) == (
+    assert (event.payload["invoice"]["invoice_status"], event.payload["invoice"]["voided_at"]) == (
         "VOIDED",
         "2025-03-10T12:00:00+00:00",
     )

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from sqlalchemy import inspect
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, inspect, text
 
 from flexprice_pipelines.catalog import db
-from flexprice_pipelines.catalog.models import Base
-from flexprice_pipelines.catalog.models.webhooks import WEBHOOK_MODELS
+from flexprice_pipelines.catalog.models import Base, Environment, Tenant
+from flexprice_pipelines.catalog.models.webhooks import WEBHOOK_MODELS, WebhookEndpoint
 from flexprice_pipelines.integrations.stripe.tables import integration_metadata
 from flexprice_pipelines.usage.tables import usage_metadata
 
@@ -32,7 +35,57 @@ def test_upgrade_downgrade_upgrade(database_url: str, fresh_database_url: str) -
     assert _tables(fresh_database_url) == expected | {"alembic_version"}
     engine = db.make_engine(fresh_database_url)
     try:
-        assert db.current_revision(engine) == db.head_revision() == "0006"
+        assert db.current_revision(engine) == db.head_revision() == "0007"
+    finally:
+        engine.dispose()
+
+
+def test_0007_renames_endpoint_subscriptions_to_flexprice_event_names(
+    database_url: str, fresh_database_url: str
+) -> None:
+    db.migrate(fresh_database_url, "0006")
+    engine = db.make_engine(fresh_database_url)
+    stored = {
+        "whep_old": ["invoice.finalized", "invoice.payment_status_changed", "subscription.cancelled"],
+        "whep_mixed": ["invoice.voided", "invoice.update.voided", "invoice.update.finalized"],
+    }
+    try:
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        audit = {"status": "published", "created_at": at, "updated_at": at}
+        with engine.begin() as connection:
+            connection.execute(insert(Tenant.__table__).values(id="t1", name="t1", **audit))
+            connection.execute(
+                insert(Environment.__table__).values(
+                    id="e1", tenant_id="t1", name="e1", type="development", **audit
+                )
+            )
+            for endpoint_id, events in stored.items():
+                connection.execute(
+                    insert(WebhookEndpoint.__table__).values(
+                        id=endpoint_id,
+                        tenant_id="t1",
+                        environment_id="e1",
+                        url="https://example.com/h",
+                        secret="whsec_x",
+                        enabled_events=events,
+                        endpoint_status="enabled",
+                        metadata={},
+                        **audit,
+                    )
+                )
+
+        def subscriptions() -> dict[str, list[str]]:
+            with engine.connect() as connection:
+                rows = connection.execute(text("SELECT id, enabled_events FROM webhook_endpoints")).all()
+            return {i: e if isinstance(e, list) else json.loads(e) for i, e in rows}
+
+        db.migrate(fresh_database_url)
+        assert subscriptions() == {
+            "whep_old": ["invoice.update.finalized", "invoice.update.payment", "subscription.cancelled"],
+            "whep_mixed": ["invoice.update.voided", "invoice.update.finalized"],
+        }
+        db.downgrade(fresh_database_url, "0006")
+        assert subscriptions()["whep_old"] == stored["whep_old"]
     finally:
         engine.dispose()
 

@@ -49,7 +49,9 @@ def _store(factory: sessionmaker[Session], scope: Scope) -> tuple[str, str]:
     secret = generate_secret()
     with factory() as session:
         endpoint = Repository(session, scope, WebhookEndpoint).create(
-            url="https://billing.example.com/hooks", enabled_events=["invoice.finalized"], secret=secret
+            url="https://billing.example.com/hooks",
+            enabled_events=["invoice.update.finalized"],
+            secret=secret,
         )
         save_connection(session, scope, now=NOW, secret_key=STRIPE_KEY, webhook_secret=STRIPE_WHSEC)
         session.commit()

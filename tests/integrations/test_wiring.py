@@ -552,15 +552,17 @@ def test_a_stripe_payment_status_change_emits_one_system_event_per_stripe_event(
 
     with sessions() as session:
         events = status_events(session, billed.scope)
-        transitions = [(e["invoice_id"], e["previous_payment_status"], e["payment_status"]) for e in events]
+        # Flexprice's payload carries the new status only (no previous one).
+        assert {e["event_type"] for e in events} == {"invoice.update.payment"}
+        transitions = [(e["invoice"]["id"], e["invoice"]["payment_status"]) for e in events]
         assert sorted(transitions) == sorted(
             [
-                (paid_invoice.id, "PENDING", "SUCCEEDED"),
-                (failing_invoice.id, "PENDING", "FAILED"),
-                (failing_invoice.id, "FAILED", "SUCCEEDED"),
+                (paid_invoice.id, "SUCCEEDED"),
+                (failing_invoice.id, "FAILED"),
+                (failing_invoice.id, "SUCCEEDED"),
             ]
         )
-        paid_event = next(e for e in events if e["invoice_id"] == paid_invoice.id)
+        paid_event = next(e["invoice"] for e in events if e["invoice"]["id"] == paid_invoice.id)
         assert (paid_event["amount_paid"], paid_event["amount_remaining"]) == ("99.00", "0.00")
         deliveries = session.scalars(
             select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)

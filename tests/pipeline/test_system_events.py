@@ -40,7 +40,7 @@ def _endpoint(b: Billing, scope: Scope) -> Any:
         WebhookEndpoint,
         url="https://hooks.example.test/billing",
         secret="whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ=",
-        enabled_events=["invoice.finalized", "invoice.voided"],
+        enabled_events=["invoice.update.finalized", "invoice.update.voided"],
     )
 
 
@@ -63,16 +63,18 @@ def test_wallet_path_finalization_emits_once_in_its_own_scope(billing: Billing) 
     assert billing.bill(scope, "2026-02", finalized_at).success
     invoice = invoice_by_reason(billing, scope, "SUBSCRIPTION_CYCLE", FEB_1)
     events = _events(billing, scope)
-    assert [(e.event_type, e.payload["invoice_id"]) for e in events] == [("invoice.finalized", invoice.id)]
+    assert [(e.event_type, e.payload["invoice"]["id"]) for e in events] == [
+        ("invoice.update.finalized", invoice.id)
+    ]
     event = events[0]
     assert (event.tenant_id, event.environment_id) == (scope.tenant_id, scope.environment_id)
     assert event.idempotency_key == f"invoice.finalized:{invoice.id}"
     assert event.occurred_at == finalized_at
-    assert event.payload["invoice_number"] == "INV-202602-00001"
-    assert event.payload["invoice_status"] == "FINALIZED"
-    assert event.payload["total"] == "51.92"  # after the 25.00 of prepaid credit
-    assert event.payload["finalized_at"] == finalized_at.isoformat()
-    assert _deliveries(billing, scope) == [(event.id, "invoice.finalized")]
+    assert event.payload["invoice"]["invoice_number"] == "INV-202602-00001"
+    assert event.payload["invoice"]["invoice_status"] == "FINALIZED"
+    assert event.payload["invoice"]["total"] == "51.92"  # after the 25.00 of prepaid credit
+    assert event.payload["invoice"]["finalized_at"] == finalized_at.isoformat()
+    assert _deliveries(billing, scope) == [(event.id, "invoice.update.finalized")]
     with billing.session() as session:
         queued = session.scalars(Repository(session, scope, WebhookDelivery).select()).one()
         assert queued.endpoint_id == endpoint.id  # this tenant's endpoint, not the other tenant's
@@ -99,11 +101,11 @@ def test_bulk_path_emits_one_event_per_finalized_invoice_and_none_for_skipped(bi
     assert len(finalized) == 2 and len(skipped) == 2
 
     events = _events(billing, scope)
-    assert all(e.event_type == "invoice.finalized" for e in events)
-    assert sorted(e.payload["invoice_id"] for e in events) == finalized
-    numbers = {e.payload["invoice_id"]: e.payload["invoice_number"] for e in events}
+    assert all(e.event_type == "invoice.update.finalized" for e in events)
+    assert sorted(e.payload["invoice"]["id"] for e in events) == finalized
+    numbers = {e.payload["invoice"]["id"]: e.payload["invoice"]["invoice_number"] for e in events}
     assert numbers == {i.id: i.invoice_number for i in invoices if i.invoice_status == "FINALIZED"}
-    assert all(e.payload["invoice_status"] == "FINALIZED" for e in events)
+    assert all(e.payload["invoice"]["invoice_status"] == "FINALIZED" for e in events)
     assert {(e.tenant_id, e.environment_id) for e in events} == {(scope.tenant_id, scope.environment_id)}
 
     before = _snapshot(billing, scope)
@@ -139,20 +141,23 @@ def test_reissue_emits_exactly_one_voided_event(billing: Billing) -> None:
         assert billing.bill(scope, "2026-02", reissued_at, run_config=REISSUE).success
     replacement = invoice_by_reason(billing, scope, "SUBSCRIPTION_CYCLE", FEB_1)
 
-    voided = _events(billing, scope, "invoice.voided")
+    voided = _events(billing, scope, "invoice.update.voided")
     assert len(voided) == 1
     assert voided[0].idempotency_key == f"invoice.voided:{original.id}"
     assert voided[0].occurred_at == reissued_at
-    assert (voided[0].payload["invoice_id"], voided[0].payload["invoice_status"]) == (original.id, "VOIDED")
-    assert voided[0].payload["voided_at"] == reissued_at.isoformat()
-    assert voided[0].payload["invoice_number"] == "INV-202602-00001"
+    assert (voided[0].payload["invoice"]["id"], voided[0].payload["invoice"]["invoice_status"]) == (
+        original.id,
+        "VOIDED",
+    )
+    assert voided[0].payload["invoice"]["voided_at"] == reissued_at.isoformat()
+    assert voided[0].payload["invoice"]["invoice_number"] == "INV-202602-00001"
 
-    finalized = {e.payload["invoice_id"]: e for e in _events(billing, scope, "invoice.finalized")}
+    finalized = {e.payload["invoice"]["id"]: e for e in _events(billing, scope, "invoice.update.finalized")}
     assert set(finalized) == {original.id, replacement.id}
-    assert finalized[replacement.id].payload["invoice_number"] == "INV-202602-00002"
+    assert finalized[replacement.id].payload["invoice"]["invoice_number"] == "INV-202602-00002"
     assert sorted(t for _, t in _deliveries(billing, scope)) == [
-        "invoice.finalized",
-        "invoice.finalized",
-        "invoice.voided",
+        "invoice.update.finalized",
+        "invoice.update.finalized",
+        "invoice.update.voided",
     ]
     assert _events(billing, other) == []

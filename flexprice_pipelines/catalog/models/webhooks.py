@@ -41,7 +41,7 @@ class WebhookEndpoint(ScopedModel):
 
 
 class SystemEvent(ScopedModel):
-    """Something that happened to a tenant's billing objects (``invoice.finalized`` …), emitted once
+    """Something that happened to a tenant's billing objects (``invoice.update.finalized`` …, Flexprice's names), emitted once
     per ``idempotency_key``."""
 
     __tablename__ = "system_events"

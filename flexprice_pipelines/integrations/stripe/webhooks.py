@@ -34,7 +34,7 @@ from flexprice_pipelines.integrations.stripe.tables import webhook_events
 from flexprice_pipelines.ledger.events import (
     INVOICE_PAYMENT_STATUS_CHANGED,
     emit_system_event,
-    invoice_payload,
+    load_invoice_payload,
 )
 
 TOLERANCE_SECONDS = 300
@@ -154,7 +154,7 @@ def _apply(
             session,
             scope,
             INVOICE_PAYMENT_STATUS_CHANGED,
-            {**invoice_payload(invoice), "previous_payment_status": previous},
+            load_invoice_payload(session, invoice),
             now,
             # Hashed: Stripe event ids may be up to 255 characters, the key column holds 128.
             idempotency_key=f"stripe:{hashlib.sha256(event_id.encode()).hexdigest()}",

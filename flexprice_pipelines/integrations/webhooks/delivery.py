@@ -74,14 +74,21 @@ class _Outcome:
 
 
 def message_body(event: SystemEvent) -> bytes:
-    """The request body of an event: Standard Webhooks' ``{"type", "timestamp", "data"}`` envelope.
+    """The request body of an event: Flexprice's webhook payload as recorded, e.g.
+    ``{"event_type": "invoice.update.finalized", "invoice": {...}}`` (no further envelope; which
+    delivery it is travels in the ``webhook-id`` header).
 
-    Built from stored columns only, so every retry sends identical bytes.
+    Built from stored columns only, so every retry sends identical bytes. An event recorded before
+    payloads took Flexprice's shape (no ``event_type`` in it) keeps the envelope it was first sent
+    in, ``{"type", "timestamp", "data", "event_id"}``, so its retries still match their signatures.
     """
+    payload = event.payload
+    if isinstance(payload, dict) and "event_type" in payload:
+        return canonical_json(payload).encode()
     envelope = {
         "type": event.event_type,
         "timestamp": event.occurred_at,
-        "data": event.payload,
+        "data": payload,
         "event_id": event.id,
     }
     return canonical_json(envelope).encode()

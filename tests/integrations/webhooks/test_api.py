@@ -27,11 +27,11 @@ def test_the_api_offers_exactly_the_system_event_types() -> None:
 def test_create_shows_the_secret_once_then_read_update_delete(tenant: Tenant) -> None:
     body = {
         "url": "https://billing.example.com/hooks",
-        "enabled_events": ["invoice.voided", "invoice.voided"],
+        "enabled_events": ["invoice.update.voided", "invoice.update.voided"],
     }
     created = tenant.created(PATH, body)
     assert created["secret"].startswith("whsec_")
-    assert created["enabled_events"] == ["invoice.voided"] and created["endpoint_status"] == "enabled"
+    assert created["enabled_events"] == ["invoice.update.voided"] and created["endpoint_status"] == "enabled"
 
     fetched = tenant.get(f"{PATH}/{created['id']}").json()
     assert "secret" not in fetched and fetched["url"] == body["url"]
@@ -48,11 +48,22 @@ def test_create_shows_the_secret_once_then_read_update_delete(tenant: Tenant) ->
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"url": "ftp://example.com", "enabled_events": ["invoice.finalized"]}, "url"),
-        ({"url": "not a url", "enabled_events": ["invoice.finalized"]}, "url"),
+        ({"url": "ftp://example.com", "enabled_events": ["invoice.update.finalized"]}, "url"),
+        ({"url": "not a url", "enabled_events": ["invoice.update.finalized"]}, "url"),
         ({"url": "https://example.com", "enabled_events": []}, "enabled_events"),
         ({"url": "https://example.com", "enabled_events": ["invoice.paid"]}, "enabled_events"),
-        ({"url": "https://example.com", "enabled_events": ["invoice.finalized"], "secret": "x"}, "secret"),
+        # The names these events had before they took Flexprice's (stored ones were migrated).
+        ({"url": "https://example.com", "enabled_events": ["invoice.finalized"]}, "enabled_events"),
+        (
+            {"url": "https://example.com", "enabled_events": ["invoice.payment_status_changed"]},
+            "enabled_events",
+        ),
+        # A Flexprice event we do not emit yet is refused rather than accepted and never sent.
+        ({"url": "https://example.com", "enabled_events": ["subscription.created"]}, "enabled_events"),
+        (
+            {"url": "https://example.com", "enabled_events": ["invoice.update.finalized"], "secret": "x"},
+            "secret",
+        ),
     ],
 )
 def test_invalid_bodies_are_422_naming_the_field(tenant: Tenant, body: dict[str, object], field: str) -> None:
@@ -72,7 +83,9 @@ def test_cancelling_a_subscription_notifies_the_tenants_endpoint(
     tenant: Tenant, other_tenant: Tenant, receiver: Receiver, http: httpx.Client
 ) -> None:
     endpoint = tenant.created(PATH, {"url": receiver.url, "enabled_events": ["subscription.cancelled"]})
-    tenant.created(PATH, {"url": receiver.url + "/unsubscribed", "enabled_events": ["invoice.finalized"]})
+    tenant.created(
+        PATH, {"url": receiver.url + "/unsubscribed", "enabled_events": ["invoice.update.finalized"]}
+    )
     other_tenant.created(PATH, {"url": receiver.url + "/other", "enabled_events": ["subscription.cancelled"]})
     sub = factories.subscription(tenant)
 
@@ -93,9 +106,12 @@ def test_cancelling_a_subscription_notifies_the_tenants_endpoint(
         verification_error(endpoint["secret"], request.headers, request.body, int(FROZEN_NOW.timestamp()))
         is None
     )
-    data = json.loads(request.body)["data"]
-    assert data["subscription_id"] == sub["id"] and data["cancel_at_period_end"] is True
+    body = json.loads(request.body)
+    assert set(body) == {"event_type", "subscription"} and body["event_type"] == "subscription.cancelled"
+    data = body["subscription"]
+    assert data["id"] == sub["id"] and data["cancel_at_period_end"] is True
     assert data["cancel_at"] == sub["current_period_end"].replace("Z", "+00:00")
+    assert data["customer"]["id"] == sub["customer_id"] == data["customer_id"]
 
     attempts = tenant.get(f"{PATH}/{endpoint['id']}/attempts").json()
     assert [(a["attempt"], a["status_code"]) for a in attempts["items"]] == [(1, 204)]
@@ -105,7 +121,7 @@ def test_cancelling_a_subscription_notifies_the_tenants_endpoint(
     assert now_cancel.status_code == 200, now_cancel.text
     with tenant.app.state.database.session() as session:
         statuses = [
-            e.payload["subscription_status"]
+            e.payload["subscription"]["subscription_status"]
             for e in session.query(SystemEvent).filter_by(tenant_id=tenant.scope.tenant_id).all()
         ]
     assert sorted(statuses) == ["active", "cancelled"]

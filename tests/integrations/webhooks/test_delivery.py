@@ -23,6 +23,7 @@ from flexprice_pipelines.integrations.webhooks import (
     INVOICE_FINALIZED,
     INVOICE_VOIDED,
     MAX_ATTEMPTS,
+    SystemEvent,
     WebhookDelivery,
     WebhookDeliveryAttempt,
     WebhookEndpoint,
@@ -35,7 +36,7 @@ from tests.integrations.webhooks.receiver import Receiver
 from tests.integrations.webhooks.verifier import verification_error
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
-PAYLOAD = {"invoice_id": "inv_1", "total": Decimal("30.00"), "currency": "usd", "finalized_at": NOW}
+PAYLOAD = {"invoice": {"id": "inv_1", "total": Decimal("30.00"), "currency": "usd", "finalized_at": NOW}}
 
 
 @contextmanager
@@ -93,14 +94,18 @@ def test_an_event_is_delivered_signed_and_logged(
     [request] = receiver.requests
     assert verification_error(endpoint.secret, request.headers, request.body, int(NOW.timestamp())) is None
     assert verification_error(generate_secret(), request.headers, request.body, int(NOW.timestamp()))
-    body = json.loads(request.body)
-    assert body["type"] == INVOICE_FINALIZED and body["event_id"] == event_id
-    assert body["data"] == {
-        "invoice_id": "inv_1",
-        "total": "30.00",
-        "currency": "usd",
-        "finalized_at": "2025-03-10T12:00:00+00:00",
+    # Flexprice's payload is the whole body: {event_type, invoice}, no further envelope.
+    assert json.loads(request.body) == {
+        "event_type": "invoice.update.finalized",
+        "invoice": {
+            "id": "inv_1",
+            "total": "30.00",
+            "currency": "usd",
+            "finalized_at": "2025-03-10T12:00:00+00:00",
+        },
     }
+    with session_of(app) as session:
+        assert Repository(session, scope, SystemEvent).get(event_id).payload == json.loads(request.body)
     [delivery] = deliveries(app, scope)
     assert request.headers["webhook-id"] == delivery.id
     assert (delivery.delivery_status, delivery.attempts, delivery.delivered_at) == ("delivered", 1, NOW)
@@ -185,13 +190,13 @@ def test_endpoints_only_receive_their_own_tenants_events(
     mine, theirs = new_scope(app, "a"), new_scope(app, "b")
     add_endpoint(app, mine, receiver.url, [INVOICE_FINALIZED])
     add_endpoint(app, theirs, other_receiver.url, [INVOICE_FINALIZED])
-    emit(app, mine, payload={"invoice_id": "inv_mine"})
-    emit(app, theirs, payload={"invoice_id": "inv_theirs"})
+    emit(app, mine, payload={"invoice": {"id": "inv_mine"}})
+    emit(app, theirs, payload={"invoice": {"id": "inv_theirs"}})
 
     deliver(app, http, NOW, None, timeout=1.0)  # one drain across every tenant
 
-    assert [json.loads(r.body)["data"]["invoice_id"] for r in receiver.requests] == ["inv_mine"]
-    assert [json.loads(r.body)["data"]["invoice_id"] for r in other_receiver.requests] == ["inv_theirs"]
+    assert [json.loads(r.body)["invoice"]["id"] for r in receiver.requests] == ["inv_mine"]
+    assert [json.loads(r.body)["invoice"]["id"] for r in other_receiver.requests] == ["inv_theirs"]
     with session_of(app) as session:
         rows = session.scalars(
             select(WebhookDelivery).where(WebhookDelivery.tenant_id.in_([mine.tenant_id, theirs.tenant_id]))
@@ -209,7 +214,7 @@ def test_emitting_twice_is_one_event_and_fan_out_follows_subscriptions(
     add_endpoint(app, scope, other_receiver.url, [INVOICE_FINALIZED], endpoint_status="disabled")
 
     first, again = emit(app, scope), emit(app, scope)
-    changed = emit(app, scope, payload={**PAYLOAD, "total": Decimal("31.00")})
+    changed = emit(app, scope, payload={"invoice": {**PAYLOAD["invoice"], "total": Decimal("31.00")}})
 
     assert first == again != changed
     rows = deliveries(app, scope)
@@ -218,3 +223,38 @@ def test_emitting_twice_is_one_event_and_fan_out_follows_subscriptions(
     assert len(receiver.requests) == 2 and other_receiver.requests == []
     with session_of(app) as session, pytest.raises(ValueError, match="unknown system event"):
         emit_system_event(session, scope, "invoice.exploded", {}, NOW)
+    with session_of(app) as session, pytest.raises(ValueError, match=r"is not 'invoice\.update\.voided'"):
+        emit_system_event(session, scope, INVOICE_VOIDED, {"event_type": INVOICE_FINALIZED}, NOW)
+
+
+def test_an_event_recorded_before_the_rename_is_retried_in_its_first_envelope(
+    app: FastAPI, http: httpx.Client, receiver: Receiver
+) -> None:
+    """A delivery queued under the old names and body keeps sending the bytes its first attempt sent."""
+    scope = new_scope(app)
+    endpoint = add_endpoint(app, scope, receiver.url, ["invoice.finalized"])
+    with session_of(app) as session:
+        event = Repository(session, scope, SystemEvent).create(
+            event_type="invoice.finalized",
+            payload={"invoice_id": "inv_old"},
+            occurred_at=NOW,
+            idempotency_key="k",
+        )
+        session.add(
+            WebhookDelivery(
+                id="msg_legacy", tenant_id=scope.tenant_id, environment_id=scope.environment_id, event_id=event.id,
+                endpoint_id=endpoint.id, event_type="invoice.finalized", delivery_status="pending", attempts=0,
+                next_attempt_at=NOW,
+            )
+        )  # fmt: skip
+        event_id = event.id
+
+    assert deliver(app, http, NOW, scope).delivered == 1
+    [request] = receiver.requests
+    assert verification_error(endpoint.secret, request.headers, request.body, int(NOW.timestamp())) is None
+    assert json.loads(request.body) == {
+        "type": "invoice.finalized",
+        "timestamp": "2025-03-10T12:00:00+00:00",
+        "data": {"invoice_id": "inv_old"},
+        "event_id": event_id,
+    }

@@ -240,7 +240,7 @@ def test_create_and_update_refuse_non_public_urls_with_400_naming_url(tenant: Te
     assert [d["field"] for d in created.json()["error"]["details"]] == ["body.url"]
 
     endpoint = tenant.created(
-        PATH, {"url": "https://billing.example.com/hooks", "enabled_events": ["invoice.voided"]}
+        PATH, {"url": "https://billing.example.com/hooks", "enabled_events": ["invoice.update.voided"]}
     )
     updated = tenant.put(f"{PATH}/{endpoint['id']}", {"url": url})
     assert updated.status_code == 400, updated.text
