@@ -89,9 +89,7 @@ class PriceCreate(PriceFields):
     entity_type: Literal["PLAN", "SUBSCRIPTION"] = "PLAN"
     entity_id: Id = Field(description="The plan (or subscription) this price belongs to.")
 
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{**TIERED_EXAMPLE, "entity_id": "plan_01J…"}]}
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [{**TIERED_EXAMPLE, "entity_id": "plan_01J…"}]})
 
 
 class PriceUpdate(InputModel):

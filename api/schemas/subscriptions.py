@@ -61,7 +61,6 @@ class SubscriptionCreate(InputModel):
     )
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -87,7 +86,6 @@ class CancelRequest(InputModel):
     reason: LongText | None = None
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={"examples": [{"cancellation_type": "end_of_period", "reason": "downgrade"}]},
     )
 
@@ -99,9 +97,7 @@ class PauseRequest(InputModel):
     pause_days: int | None = Field(default=None, ge=1, le=3650)
     reason: LongText | None = None
 
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"pause_mode": "immediate", "pause_days": 14}]}
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [{"pause_mode": "immediate", "pause_days": 14}]})
 
 
 class ResumeRequest(InputModel):
