@@ -1,4 +1,4 @@
-"""Per-route behaviour: success paths, 409 conflicts and 422 bodies naming the bad field."""
+"""Per-route behaviour: success paths, 409 conflicts and 400 bodies naming the bad field."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from tests.api.conftest import Tenant
 
 
 def _field_names(response: Any) -> list[str]:
-    return [d["field"] for d in response.json()["error"]["details"]]
+    return [d["field"] for d in response.json()["details"]]
 
 
 SEARCHED = ["customers", "features", "plans", "prices", "entitlements", "subscriptions"]
 SEARCHED += ["subscriptions/lineitems", "invoices", "coupons", "wallets", "wallets/transactions"]
 
-# (method, collection, needs an id, body, field the 422 must name)
+# (method, collection, needs an id, body, field the 400 must name)
 BAD_BODIES: list[tuple[str, str, bool, dict[str, Any], str]] = [
     (
         "POST",
@@ -129,7 +129,7 @@ BAD_BODIES: list[tuple[str, str, bool, dict[str, Any], str]] = [
         "body.url",
     ),
     ("PUT", "/v1/webhooks/endpoints", True, {"enabled_events": ["invoice.paid"]}, "body.enabled_events.0"),
-    # Searches: a malformed shape is the usual 422 (DSL errors are 400s: tests/api/test_search.py).
+    # Searches: a malformed shape is the usual 400 (DSL errors are 400s: tests/api/test_search.py).
     *[("POST", f"/v1/{resource}/search", False, {"limit": "5"}, "body.limit") for resource in SEARCHED],
 ]
 
@@ -143,7 +143,7 @@ BAD_BODIES += [
     ("POST", "/v1/entitlements/check/batch", False, {"customer_id": "c", "features": "x"}, "body.features"),
 ]
 
-# Usage events answer 400, not 422 (docs/billing-semantics.md §1; tests/events_api covers them in depth): a batch
+# Usage events answer 400, not 400 (docs/billing-semantics.md §1; tests/events_api covers them in depth): a batch
 # with any invalid event is rejected whole, each detail naming the event's index and field.
 EVENT_BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [
     ("/v1/events", {"event_name": "api_call"}, "external_customer_id"),
@@ -170,7 +170,7 @@ def test_bad_event_body_is_400_naming_the_field(
 
 
 @pytest.mark.parametrize(("method", "path", "needs_id", "body", "field"), BAD_BODIES)
-def test_bad_body_is_422_naming_the_field(
+def test_bad_body_is_400_naming_the_field(
     tenant: Tenant, method: str, path: str, needs_id: bool, body: dict[str, Any], field: str
 ) -> None:
     if needs_id:
@@ -178,7 +178,7 @@ def test_bad_body_is_422_naming_the_field(
         obj = factories.BY_COLLECTION[collection](tenant)
         path = path.replace("{id}", obj["id"]) if "{id}" in path else f"{path}/{obj['id']}"
     response = tenant.request(method, path, body)
-    assert response.status_code == 422, response.text
+    assert response.status_code == 400, response.text
     assert field in _field_names(response), response.text
 
 
@@ -197,12 +197,12 @@ def test_malformed_json_is_400_and_nan_is_refused(tenant: Tenant) -> None:
             "/v1/customers", content=raw, headers={**tenant.headers, "content-type": "application/json"}
         )
         assert response.status_code == 400, response.text
-        assert response.json()["error"]["code"] == "bad_request"
+        assert response.json()["code"] == "validation_error"
 
 
 def test_several_bad_fields_are_all_named(tenant: Tenant) -> None:
     response = tenant.post("/v1/customers", {"external_id": "", "name": "", "address_country": "DEU", "x": 1})
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert set(_field_names(response)) == {"body.external_id", "body.name", "body.address_country", "body.x"}
 
 
@@ -233,7 +233,7 @@ def test_feature_lookup_key_conflict_is_409(tenant: Tenant) -> None:
     factories.feature(tenant, lookup_key="calls")
     response = tenant.post("/v1/features", {"name": "again", "type": "boolean", "lookup_key": "calls"})
     assert response.status_code == 409
-    assert response.json()["error"]["details"][0]["field"] == "lookup_key"
+    assert response.json()["details"][0]["field"] == "lookup_key"
 
 
 def test_plan_with_a_tiered_price_keeps_exact_decimals(tenant: Tenant) -> None:
@@ -266,7 +266,7 @@ def test_plan_with_an_invalid_price_creates_nothing(tenant: Tenant) -> None:
         meter_id, tiers=[{"up_to": 10, "unit_amount": "1"}, {"up_to": 5, "unit_amount": "1"}]
     )
     response = tenant.post("/v1/plans", {"name": "Broken", "prices": [factories.fixed_price(), bad]})
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert _field_names(response) == ["body.prices.1.tiers.1.up_to"]
     assert tenant.get("/v1/plans").json()["pagination"]["total"] == 0
     assert tenant.get("/v1/prices").json()["pagination"]["total"] == 0
@@ -279,7 +279,7 @@ def test_usage_price_billed_in_advance_is_refused(tenant: Tenant) -> None:
         "entity_id": plan_id,
     }
     response = tenant.post("/v1/prices", body)
-    assert response.status_code == 422 and _field_names(response) == ["body.invoice_cadence"]
+    assert response.status_code == 400 and _field_names(response) == ["body.invoice_cadence"]
 
 
 def test_price_filters_and_pagination(tenant: Tenant) -> None:
@@ -290,7 +290,7 @@ def test_price_filters_and_pagination(tenant: Tenant) -> None:
     page = tenant.get("/v1/prices", currency="usd", limit=2, offset=1).json()
     assert [p["amount"] for p in page["items"]] == ["2", "3"]
     assert page["pagination"] == {"total": 3, "limit": 2, "offset": 1}
-    assert tenant.get("/v1/prices", limit=0).status_code == 422
+    assert tenant.get("/v1/prices", limit=0).status_code == 400
 
 
 def test_price_of_another_tenants_plan_is_404(tenant: Tenant, other_tenant: Tenant) -> None:
@@ -306,7 +306,7 @@ def test_entitlement_rules(tenant: Tenant) -> None:
     response = tenant.post(
         "/v1/entitlements", {"entity_id": plan_id, "feature_id": flag["id"], "usage_limit": 5}
     )
-    assert response.status_code == 422 and _field_names(response) == ["body.usage_limit"]
+    assert response.status_code == 400 and _field_names(response) == ["body.usage_limit"]
     ok = tenant.created("/v1/entitlements", {"entity_id": plan_id, "feature_id": flag["id"]})
     assert ok["feature_type"] == "boolean" and ok["usage_limit"] is None
     assert (
@@ -340,7 +340,7 @@ def test_coupon_and_tax_rate_round_trip(tenant: Tenant) -> None:
     response = tenant.post(
         "/v1/coupons", {"name": "r", "type": "percentage", "percentage_off": "5", "cadence": "repeated"}
     )
-    assert response.status_code == 422 and _field_names(response) == ["body.duration_in_periods"]
+    assert response.status_code == 400 and _field_names(response) == ["body.duration_in_periods"]
     rate = factories.tax_rate(tenant, code="ny")
     assert rate["percentage_value"] == "8.875"
     assert (
@@ -371,7 +371,7 @@ def test_credit_grant_rules(tenant: Tenant) -> None:
     plan_id = factories.plan(tenant)["id"]
     base = {"name": "g", "scope": "PLAN", "plan_id": plan_id, "credits": "100", "currency": "usd"}
     response = tenant.post("/v1/creditgrants", {**base, "cadence": "RECURRING"})
-    assert response.status_code == 422 and _field_names(response) == ["body.period"]
+    assert response.status_code == 400 and _field_names(response) == ["body.period"]
     grant = tenant.created("/v1/creditgrants", {**base, "cadence": "RECURRING", "period": "MONTHLY"})
     assert (grant["credits"], grant["period_count"]) == ("100", 1)
     assert tenant.get("/v1/creditgrants", plan_id=plan_id).json()["pagination"]["total"] == 1

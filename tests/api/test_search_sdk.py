@@ -72,7 +72,7 @@ def test_the_sdk_reports_our_400(sdk: tuple[object, httpx.Client]) -> None:
             filters=[{"field": "colour", "operator": "eq", "data_type": "string", "value": {"string": "red"}}]
         )
     assert raised.value.status_code == 400
-    assert json.loads(raised.value.body)["error"]["details"][0]["field"] == "body.filters.0.field"
+    assert json.loads(raised.value.body)["details"][0]["field"] == "body.filters.0.field"
 
 
 def test_spec_is_read_from_the_shared_folder_only_when_present() -> None:
