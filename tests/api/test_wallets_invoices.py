@@ -41,9 +41,7 @@ def test_wallet_balance_leaves_out_expired_credits(tenant: Tenant) -> None:
     balance = tenant.get(f"/v1/wallets/{wallet['id']}/balance").json()
     assert (balance["credit_balance"], balance["available_credits"]) == ("12", "12")
     missing = tenant.post(path, {})
-    assert (
-        missing.status_code == 400 and missing.json()["details"][0]["field"] == "body.credits_to_add"
-    )
+    assert missing.status_code == 400 and missing.json()["details"][0]["field"] == "body.credits_to_add"
 
 
 def test_one_active_wallet_per_customer_and_currency(tenant: Tenant) -> None:
