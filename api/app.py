@@ -22,6 +22,7 @@ from api.content_type import JSONBodiesOnly
 from api.errors import install_error_handlers
 from api.headers import SingleValuedHeaders
 from api.routers import CHECK_ROUTES, ROUTERS
+from api.routing import without_fastapi_422
 from flexprice_pipelines import __version__
 from flexprice_pipelines.catalog import db, secrets
 from flexprice_pipelines.settings import Settings
@@ -33,7 +34,9 @@ coupons, taxes, wallets, credit grants and invoices.
 * Authenticate with the `x-api-key` header (`flexprice tenants create` prints a key).
 * Money is sent as decimal strings (`"12.50"`) or JSON numbers and always returned as strings.
 * Lists take `limit` / `offset` and answer `{"items": [...], "pagination": {"total", "limit", "offset"}}`.
-* Errors answer `{"error": {"code", "message", "details": [{"field", "message"}]}}`.
+* Errors answer Flexprice's flat `{"code", "http_status_code", "message"}` plus
+  `"details": [{"field", "message"}]` naming each offending input; invalid input is a 400
+  (`validation_error`). Unknown request fields are ignored, as Flexprice does.
 """
 
 
@@ -107,6 +110,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.settings = settings  # the lifespan builds the shared clients from it
     install_error_handlers(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = without_fastapi_422(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     # The entitlement checks, the latency-critical routes, are the app's own: matched first (before the
     # /docs routes too), without the dispatch layer an included router adds to every request (``LeanRoute``).
     app.router.routes[:0] = CHECK_ROUTES

@@ -1,18 +1,33 @@
 """The one place that turns exceptions into JSON error responses.
 
-Every error body has the same shape::
+Every error body is Flexprice's flat ``errors.ErrorResponse``, plus the offending fields::
 
-    {"error": {"code": "validation_error",
-               "message": "2 invalid fields",
-               "details": [{"field": "body.tiers.1.up_to", "message": "must not be negative"}]}}
+    {"code": "validation_error",
+     "http_status_code": 400,
+     "message": "2 invalid fields",
+     "details": [{"field": "body.tiers.1.up_to", "message": "must not be negative"}]}
 
-``field`` is a dotted path: ``body.…`` for the JSON body, ``query.…``, ``path.…`` or ``header.…``
-for parameters. Status codes: 400 malformed JSON or a refused value (``BadRequest``: a webhook URL
-that is not a public destination), 401 missing or unknown API key, 404 unknown id
-(also another tenant's — never revealed), 409 duplicate or state conflict, 422 invalid input,
-500 only for bugs (logged with a traceback, never for bad input). Usage events (§1) answer 400 for
-invalid events (details carry the batch ``index``), 413 for an oversize body and 503 when the event bus
-did not acknowledge the write.
+``code`` is one of Flexprice's ``errors.ErrorCode`` values and ``http_status_code`` repeats the
+response status, so Flexprice's SDKs read ``message``, ``code`` and the status as they do from
+Flexprice. ``details`` (ours; Flexprice's SDKs ignore it) names each offending input: ``field`` is a
+dotted path, ``body.…`` for the JSON body, ``query.…``, ``path.…`` or ``header.…`` for parameters,
+and for usage events ``index`` is the event's position in the batch.
+
+Statuses and codes (``STATUS_CODES``), as Flexprice maps its errors:
+
+- 400 ``validation_error``: invalid input of any kind (malformed JSON, a missing or invalid field, a
+  refused value, a value the database cannot store, an invalid usage event, a wallet debit above the
+  balance);
+- 401 ``permission_denied``: missing, unknown or revoked API key; the body also carries
+  ``"error": "<message>"``, the one field Flexprice's authentication answers with;
+- 404 ``not_found``: unknown id (also another tenant's — never revealed), unknown route;
+- 405 ``invalid_operation``: a method the route does not have;
+- 409 ``already_exists``: a duplicate key; ``version_conflict``: a state that forbids the change
+  (an already cancelled subscription, a paid invoice voided);
+- 413 ``validation_error``: an oversize usage-event body; 415 ``validation_error``: a body not
+  declared JSON;
+- 500 ``internal_error``: only bugs (logged with a traceback, never for bad input);
+- 503 ``service_unavailable``: the event bus did not acknowledge a write (``Retry-After: 1``).
 """
 
 from __future__ import annotations
@@ -43,17 +58,25 @@ from flexprice_pipelines.events.schema import EventValidationError, PayloadTooLa
 
 log = logging.getLogger("api")
 
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    503: "service_unavailable",
+STATUS_CODES: dict[int, tuple[str, ...]] = {
+    400: ("validation_error",),
+    401: ("permission_denied",),
+    404: ("not_found",),
+    405: ("invalid_operation",),
+    409: ("already_exists", "version_conflict"),
+    413: ("validation_error",),
+    415: ("validation_error",),
+    500: ("internal_error",),
+    503: ("service_unavailable",),
 }
+"""Each status ``api/errors.py`` answers, with the Flexprice ``errors.ErrorCode`` values it carries."""
+
+
+def error_code(status: int) -> str:
+    """The default code of ``status`` (a status not in ``STATUS_CODES``: by its class)."""
+    if status in STATUS_CODES:
+        return STATUS_CODES[status][0]
+    return "internal_error" if status >= 500 else "validation_error"
 
 
 class Unauthorized(Exception):
@@ -84,36 +107,67 @@ class ErrorDetail(BaseModel):
 @cache
 def error_model(status: int) -> type[BaseModel]:
     """The documented body of an error response with ``status``: what ``error_body`` returns for it."""
-    code = _HTTP_CODES[status]
-    info = create_model(
-        f"Error{status}Info",
-        __config__=ConfigDict(extra="forbid"),
-        code=(Literal[code], ...),  # type: ignore[arg-type]
-        message=(str, ...),
-        details=(list[ErrorDetail], ...),
-    )
+    codes = STATUS_CODES[status]
+    fields: dict[str, Any] = {
+        "code": (Literal[codes], Field(description="Flexprice's `errors.ErrorCode`.")),
+        "http_status_code": (Literal[status], Field(description="The response's HTTP status.")),
+        "message": (str, ...),
+        "details": (list[ErrorDetail], Field(description="Every offending input (empty when none).")),
+    }
+    if status == 401:
+        fields["error"] = (
+            str,
+            Field(description="The message again, as Flexprice's authentication sends it."),
+        )
+    shown = " or ".join(f"`{code}`" for code in codes)
     return create_model(
         f"Error{status}",
         __config__=ConfigDict(extra="forbid", title=f"Error{status}"),
-        __doc__=f"The error body of a {status} response (`code` is always `{code}`).",
-        error=(info, ...),
+        __doc__=f"The error body of a {status} response (Flexprice's `errors.ErrorResponse`; `code` {shown}).",
+        **fields,
     )
 
 
-def error_body(status: int, message: str, details: Iterable[tuple[str | None, str]] = ()) -> dict[str, Any]:
-    """The JSON body of every error response."""
-    return {
-        "error": {
-            "code": _HTTP_CODES.get(status, "internal_error" if status >= 500 else "error"),
-            "message": message,
-            "details": [{"field": field, "message": text} for field, text in details],
-        }
+def error_body(
+    status: int,
+    message: str,
+    details: Iterable[tuple[str | None, str]] = (),
+    *,
+    code: str | None = None,
+) -> dict[str, Any]:
+    """The JSON body of every error response (Flexprice's flat ``errors.ErrorResponse`` plus ``details``)."""
+    body: dict[str, Any] = {
+        "code": code or error_code(status),
+        "http_status_code": status,
+        "message": message,
+        "details": [{"field": field, "message": text} for field, text in details],
     }
+    if status == 401:
+        body["error"] = message
+    return body
 
 
-def _respond(status: int, message: str, details: Iterable[tuple[str | None, str]] = ()) -> JSONResponse:
+def _respond(
+    status: int, message: str, details: Iterable[tuple[str | None, str]] = (), *, code: str | None = None
+) -> JSONResponse:
     headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
-    return JSONResponse(error_body(status, message, details), status_code=status, headers=headers)
+    return JSONResponse(error_body(status, message, details, code=code), status_code=status, headers=headers)
+
+
+def _summary(details: list[tuple[str | None, str]]) -> str:
+    """The message of a validation error: its first field (an SDK shows only ``message``)."""
+    field, text = details[0]
+    first = f"{field}: {text}" if field else text
+    if len(details) == 1:
+        return first
+    more = len(details) - 1
+    return f"{first} (and {more} more invalid field{'s' if more > 1 else ''})"
+
+
+def _conflict_code(exc: Conflict) -> str:
+    # A state that forbids the change (``…_status``, a row still referenced) versus a duplicate key.
+    state = (exc.field or "").endswith("_status") or "still referenced" in exc.message
+    return "version_conflict" if state else "already_exists"
 
 
 def _dotted(loc: Iterable[Any]) -> str:
@@ -125,16 +179,17 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
         return _respond(400, "request body is not valid JSON", [("body", "malformed JSON")])
-    details = [(_dotted(err.get("loc", ())), str(err.get("msg", "invalid"))) for err in errors]
-    noun = "field" if len(details) == 1 else "fields"
-    return _respond(422, f"{len(details)} invalid {noun}", details)
+    details: list[tuple[str | None, str]] = [
+        (_dotted(err.get("loc", ())), str(err.get("msg", "invalid"))) for err in errors
+    ]
+    return _respond(400, _summary(details) if details else "invalid request", details)
 
 
 async def _billing_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BillingError)
     if isinstance(exc, InvalidPriceDetails):
-        return _respond(422, exc.message, exc.errors)
-    return _respond(422, exc.message, [(exc.field, exc.message)])
+        return _respond(400, exc.message, exc.errors)
+    return _respond(400, exc.message, [(exc.field, exc.message)])
 
 
 async def _catalog_error(_: Request, exc: Exception) -> JSONResponse:
@@ -142,16 +197,16 @@ async def _catalog_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, NotFound):
         return _respond(404, exc.message, [(exc.field, exc.message)] if exc.field else [])
     if isinstance(exc, Conflict):
-        return _respond(409, exc.message, [(exc.field, exc.message)])
+        return _respond(409, exc.message, [(exc.field, exc.message)], code=_conflict_code(exc))
     if isinstance(exc, InvalidArgument | InsufficientBalance):
-        return _respond(422, exc.message, [(exc.field, exc.message)])
-    return _respond(422, exc.message, [(exc.field, exc.message)] if exc.field else [])
+        return _respond(400, exc.message, [(exc.field, exc.message)])
+    return _respond(400, exc.message, [(exc.field, exc.message)] if exc.field else [])
 
 
 async def _data_error(_: Request, exc: Exception) -> JSONResponse:
     # The database refused a value (a NUL byte, an out-of-range number): bad input, not a bug.
     log.info("database refused a value: %s", exc)
-    return _respond(422, "a value cannot be stored (out of range or contains a NUL byte)")
+    return _respond(400, "a value cannot be stored (out of range or contains a NUL byte)")
 
 
 async def _event_validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -167,7 +222,7 @@ async def _event_validation_error(_: Request, exc: Exception) -> JSONResponse:
         else f"{len(fields)} errors in the request; nothing was accepted"
     )
     body = error_body(status, summary, zip(fields, messages, strict=True))
-    for detail, error in zip(body["error"]["details"], exc.errors, strict=True):
+    for detail, error in zip(body["details"], exc.errors, strict=True):
         detail["index"] = error["index"]
     return JSONResponse(body, status_code=status)
 

@@ -9,9 +9,12 @@ sends for that status:
 
 - 401: an API-key security scheme among its dependencies (missing, unknown or revoked key);
 - 404: a path parameter (an unknown id, or another tenant's), or a JSON body naming ids (``…_id``);
-- 400: every route (``api/headers.py`` refuses a repeated header the API reads, before routing),
-  and for a JSON body malformed JSON; 422: any parameter or body (invalid input, bad values);
+- 400: every route (``api/headers.py`` refuses a repeated header the API reads, before routing);
+  with any parameter or body also invalid input (malformed JSON, a missing field, a bad value);
 - 409: a create/update through the write catalog (a duplicate key, or a state that forbids the change).
+
+Every error body is Flexprice's flat ``errors.ErrorResponse`` (``code``, ``http_status_code``,
+``message``) plus our ``details``; see ``api/errors.py`` for the codes.
 
 A route adds what only its own code raises (``responses={413: {...}}``): 413/415/503 for usage
 events, 400 for a bad Stripe signature. An explicit entry keeps its description; the body schema is
@@ -96,13 +99,10 @@ def _names_ids(model: type[BaseModel], seen: set[type[BaseModel]]) -> bool:
 def error_statuses(dependant: Dependant, methods: set[str]) -> set[int]:
     """The error statuses a route with this dependency tree can answer (see the module docstring)."""
     tree = list(_dependants(dependant))
-    params = [p for d in tree for p in (*d.path_params, *d.query_params, *d.header_params, *d.cookie_params)]
     bodies = [p for d in tree for p in d.body_params]
-    statuses = {400}  # SingleValuedHeaders answers any route, before routing
+    statuses = {400}  # SingleValuedHeaders answers any route, before routing; so does invalid input
     if any(isinstance(d.call, SecurityBase) for d in tree):
         statuses.add(401)
-    if params or bodies:
-        statuses.add(422)
     body_models = [m for p in bodies for m in _models(p.field_info.annotation)]
     if any(d.path_params for d in tree) or any(_names_ids(m, set()) for m in body_models):
         statuses.add(404)
@@ -112,12 +112,14 @@ def error_statuses(dependant: Dependant, methods: set[str]) -> set[int]:
 
 
 _DESCRIPTIONS = {
-    400: "A header the API reads (`x-api-key`, `content-type`, …) sent more than once (`header.…`); "
-    "with a JSON body also malformed JSON, or a refused value (`body.…`).",
-    401: "Missing, unknown or revoked `x-api-key`.",
-    404: "Unknown id, also another tenant's; for an id named in the body, `details` names the field.",
-    409: "A duplicate key (`lookup_key`, `external_id`, `code`, …) or a state that forbids the change.",
-    422: "Invalid input; `details` names every offending field.",
+    400: "`validation_error`: invalid input; `details` names every offending field (`body.…`, `query.…`, "
+    "`path.…`, `header.…`): malformed JSON, a missing or invalid value, a header the API reads "
+    "(`x-api-key`, `content-type`, …) sent more than once.",
+    401: "`permission_denied`: missing, unknown or revoked `x-api-key`.",
+    404: "`not_found`: unknown id, also another tenant's; for an id named in the body, `details` names "
+    "the field.",
+    409: "`already_exists`: a duplicate key (`lookup_key`, `external_id`, `code`, …); `version_conflict`: "
+    "a state that forbids the change.",
 }
 _HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"description": "`ApiKey`", "schema": {"type": "string"}}},
@@ -144,6 +146,19 @@ def documented_responses(
         if status in _HEADERS:
             entry.setdefault("headers", _HEADERS[status])
     return responses
+
+
+def without_fastapi_422(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` without the 422 FastAPI documents for every route with parameters: invalid input is
+    a 400 here (Flexprice's status), documented by ``DocumentedRoute``; its schemas go too."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                operation.get("responses", {}).pop("422", None)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return document
 
 
 class DocumentedRoute(APIRoute):
@@ -189,8 +204,8 @@ class DecimalRoute(DocumentedRoute):
 
 def validated_body(model: type[BaseModel], body: bytes) -> BaseModel:
     """``body`` validated by ``model`` straight from the JSON bytes (pydantic-core, no ``json.loads``);
-    failures raise what FastAPI raises for a body (``api/errors.py``: 400 malformed JSON, else 422
-    naming ``body.…``)."""
+    failures raise what FastAPI raises for a body (``api/errors.py``: 400, malformed JSON or naming
+    ``body.…``)."""
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:

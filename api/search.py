@@ -15,10 +15,11 @@ environment first, as every route), counted and paged in SQL; nothing is filtere
 
 A request the DSL cannot answer is a 400 naming the field (``body.filters.2.operator``, ``body.limit``),
 raised as ``BadRequest`` so ``errors.py`` renders it; malformed shapes (a string for ``limit``) are the
-API's usual 422. Money columns are not filterable or sortable yet: SQLite stores them as decimal text,
-where SQL would compare them as strings; Flexprice's money shortcuts (``amount_due_gt``, …) are
+API's usual validation 400. Money columns are not filterable or sortable yet: SQLite stores them as
+decimal text, where SQL would compare them as strings; Flexprice's money shortcuts (``amount_due_gt``, …) are
 ``NotYet`` fields, accepted only when null. Every field of Flexprice's filter is either served or a
-``NotYet`` field, so none is silently ignored.
+``NotYet`` field, so none is silently ignored; and unlike other request bodies (``InputModel``), a
+search body refuses an unknown key (400, ``_REFUSE_UNKNOWN``): a misspelt filter would widen the result.
 
 ``start_time`` / ``end_time`` mean what they mean in Flexprice for each resource: an invoice's or a
 subscription's period within the range (``SearchSpec.time_range``), else ``created_at`` in
@@ -36,7 +37,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter
-from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, create_model
 from sqlalchemy import ColumnElement, Integer, false, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -89,8 +90,15 @@ def _enum(values: Sequence[str]) -> Any:
     return WithJsonSchema({"type": "string", "enum": list(values)})
 
 
+_REFUSE_UNKNOWN = ConfigDict(extra="forbid")
+"""Unlike other bodies (``InputModel``), a search body refuses an unknown key (400): ignoring a filter
+Flexprice has and we do not (``subscription_type``, ``period_start_gte``, …) would widen the result."""
+
+
 class FilterValue(InputModel):
     """``types.Value``: the slot matching ``data_type`` is read (``array`` for ``in`` / ``not_in``)."""
+
+    model_config = _REFUSE_UNKNOWN
 
     string: Text | None = None
     number: Number | None = None
@@ -102,6 +110,8 @@ class FilterValue(InputModel):
 class FilterCondition(InputModel):
     """``types.FilterCondition``."""
 
+    model_config = _REFUSE_UNKNOWN
+
     field: Text | None = None
     operator: Annotated[Text, _enum(OPERATORS)] | None = None
     data_type: Annotated[Text, _enum(DATA_TYPES)] | None = None
@@ -110,6 +120,8 @@ class FilterCondition(InputModel):
 
 class SortCondition(InputModel):
     """``types.SortCondition``; ``direction`` defaults to the request's ``order`` (else ``asc``)."""
+
+    model_config = _REFUSE_UNKNOWN
 
     field: Text | None = None
     direction: Annotated[Text, _enum(DIRECTIONS)] | None = None
@@ -121,6 +133,8 @@ Offset = Annotated[int, WithJsonSchema({"type": "integer", "minimum": 0, "maximu
 
 class SearchRequest(InputModel):
     """What every ``types.<Resource>Filter`` has; a resource's model adds its shortcuts."""
+
+    model_config = _REFUSE_UNKNOWN
 
     filters: list[FilterCondition] | None = None
     sort: list[SortCondition] | None = None

@@ -94,7 +94,7 @@ def get_entitlement(id: IdPath, catalog: CatalogDep) -> Entitlement:
 
 @router.put("/{id}", response_model=EntitlementPublic)
 def update_entitlement(id: IdPath, body: EntitlementUpdate, catalog: WriteCatalogDep) -> Entitlement:
-    """Change limits or values; a usage limit on a non-metered feature is a 422."""
+    """Change limits or values; a usage limit on a non-metered feature is a 400."""
     entitlements = catalog.repo(Entitlement)
     entitlement = entitlements.get(id)
     changes = body.set_fields()

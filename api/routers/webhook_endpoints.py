@@ -71,7 +71,6 @@ class WebhookEndpointCreate(InputModel):
     metadata: Metadata = Field(default_factory=dict)
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"url": "https://billing.example.com/hooks", "enabled_events": ["invoice.update.finalized"]}

@@ -1,7 +1,7 @@
 """Field types shared by every domain's schemas.
 
 Input types are bounded the way the catalog columns are (lengths, 32-bit integers, dates a
-billing period can be computed from), so bad input is a 422 and never reaches the database.
+billing period can be computed from), so bad input is a 400 and never reaches the database.
 Money is ``Decimal`` in and a decimal string out.
 
 Where a type checks a string's form, the validator and the OpenAPI schema use the same regular
@@ -291,9 +291,12 @@ def _is_neutral(value: Any, accepted: list[Any]) -> bool:
 
 
 class InputModel(BaseModel):
-    """Request bodies: unknown fields are refused, so a typo is a 422 rather than silently ignored."""
+    """Request bodies. Unknown fields are ignored, as Flexprice's JSON binding ignores them (a client
+    written for a newer Flexprice keeps working); the Flexprice fields we do not implement yet are
+    declared with ``neutral()`` and refused at any other value, so they are never silently dropped.
+    Search bodies (``api/search.py``) refuse unknown keys: an ignored filter would widen the result."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     @model_validator(mode="before")
     @classmethod

@@ -36,7 +36,6 @@ class CouponCreate(InputModel):
     metadata: Metadata = Field(default_factory=dict)
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {

@@ -40,7 +40,6 @@ class CreditGrantCreate(InputModel):
     metadata: Metadata = Field(default_factory=dict)
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {

@@ -41,7 +41,6 @@ class CustomerCreate(CustomerFields):
     name: Name
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {

@@ -109,7 +109,6 @@ class EntitlementCheckRequest(_CustomerRef):
     feature_lookup_key: Text | None = None
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [{"external_customer_id": "acme-1", "feature_lookup_key": "api_calls"}]
         },

@@ -29,7 +29,6 @@ class EntitlementCreate(EntitlementFields):
     entity_id: Id
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {

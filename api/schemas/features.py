@@ -29,7 +29,6 @@ class FeatureCreate(InputModel):
     metadata: Metadata = Field(default_factory=dict)
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"name": "API calls", "type": "metered", "lookup_key": "api_calls", "meter_id": "meter_01J…"}

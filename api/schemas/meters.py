@@ -40,7 +40,6 @@ class MeterCreate(InputModel):
     reset_usage: ResetUsage = ResetUsage.BILLING_PERIOD
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {

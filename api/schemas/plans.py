@@ -27,7 +27,6 @@ class PlanCreate(InputModel):
     entitlements: list[EntitlementFields] = Field(default_factory=list, max_length=50)
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {

@@ -21,7 +21,9 @@ from api.schemas.common import (
     PositiveCount,
     PublicModel,
     Text,
+    When,
     metadata_out,
+    neutral,
 )
 from flexprice_pipelines.billing.pricing import (
     BillingModel,
@@ -89,9 +91,10 @@ class PriceCreate(PriceFields):
     entity_type: Literal["PLAN", "SUBSCRIPTION"] = "PLAN"
     entity_id: Id = Field(description="The plan (or subscription) this price belongs to.")
 
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{**TIERED_EXAMPLE, "entity_id": "plan_01J…"}]}
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [{**TIERED_EXAMPLE, "entity_id": "plan_01J…"}]})
+
+
+_NEW_VERSION = "Flexprice changes these by creating a new version of the price; create a new price instead."
 
 
 class PriceUpdate(InputModel):
@@ -99,6 +102,16 @@ class PriceUpdate(InputModel):
     description: LongText | None = None
     display_amount: Text | None = None
     metadata: Metadata | None = None
+    # Flexprice's UpdatePriceRequest also changes what the price charges. Unknown fields are ignored
+    # (InputModel), so these are declared: refused when set, never silently left unchanged.
+    amount: NonNegativeMoney | None = neutral(description=_NEW_VERSION)
+    billing_model: BillingModel | None = neutral(description=_NEW_VERSION)
+    tier_mode: TierMode | None = neutral(description=_NEW_VERSION)
+    tiers: list[TierIn] | None = neutral(description=_NEW_VERSION)
+    transform_quantity: TransformQuantityIn | None = neutral(description=_NEW_VERSION)
+    price_unit_amount: NonNegativeMoney | None = neutral(description=_NEW_VERSION)
+    price_unit_tiers: list[TierIn] | None = neutral(description=_NEW_VERSION)
+    effective_from: When | None = neutral(description=_NEW_VERSION)
 
 
 class TierPublic(PublicModel):

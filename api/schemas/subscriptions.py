@@ -63,7 +63,6 @@ class SubscriptionCreate(InputModel):
     )
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -89,7 +88,6 @@ class CancelRequest(InputModel):
     reason: LongText | None = None
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={"examples": [{"cancellation_type": "end_of_period", "reason": "downgrade"}]},
     )
 
@@ -101,9 +99,7 @@ class PauseRequest(InputModel):
     pause_days: int | None = Field(default=None, ge=1, le=3650)
     reason: LongText | None = None
 
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"pause_mode": "immediate", "pause_days": 14}]}
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [{"pause_mode": "immediate", "pause_days": 14}]})
 
 
 class ResumeRequest(InputModel):

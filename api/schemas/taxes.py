@@ -40,7 +40,6 @@ class TaxRateCreate(InputModel):
     metadata: Metadata = Field(default_factory=dict)
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -87,7 +86,6 @@ class TaxAssociationCreate(InputModel):
     metadata: Metadata = Field(default_factory=dict)
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [{"tax_rate_id": "taxrate_01J…", "entity_type": "CUSTOMER", "entity_id": "cust_01J…"}]
         },

@@ -48,7 +48,6 @@ class WalletCreate(InputModel):
     metadata: Metadata = Field(default_factory=dict)
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [{"customer_id": "cust_01J…", "currency": "usd", "initial_credits_to_load": "100"}]
         },
@@ -73,7 +72,6 @@ class TopUpRequest(InputModel):
     description: LongText | None = None
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={"examples": [{"credits_to_add": "50", "idempotency_key": "topup-2025-04-01"}]},
     )
 

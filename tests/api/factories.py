@@ -172,7 +172,7 @@ BY_COLLECTION: dict[str, Callable[[Tenant], Obj]] = {
     "/v1/webhooks/endpoints": webhook_endpoint,
 }
 
-# A valid body for each action route, so a 404 is not hidden behind a 422.
+# A valid body for each action route, so a 404 is not hidden behind a 400.
 ACTION_BODIES: dict[str, Obj] = {
     "cancel": {"cancellation_type": "immediate"},
     "top-up": {"credits_to_add": "5"},

@@ -40,11 +40,9 @@ def _ids(t: Tenant, path: str, body: Obj) -> list[str]:
 
 
 def _refused_fields(response: httpx.Response) -> list[str]:
-    """The field paths of a 400 (whichever error envelope the app uses)."""
-    assert response.status_code in (400, 422), response.text  # 422 until validation answers 400
-    body = response.json()
-    details = body["error"]["details"] if "error" in body else body["details"]
-    return [detail["field"] for detail in details]
+    """The field paths of a 400."""
+    assert response.status_code == 400, response.text
+    return [detail["field"] for detail in response.json()["details"]]
 
 
 def _at(value: str, **delta: float) -> str:

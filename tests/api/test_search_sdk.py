@@ -65,14 +65,64 @@ def test_the_sdk_lists_customers_and_features_through_search(sdk: tuple[object, 
 
 def test_the_sdk_reports_our_400(sdk: tuple[object, httpx.Client]) -> None:
     client, _ = sdk
-    from flexprice.models.errors import FlexpriceError
+    from flexprice.models.errors import ErrorResponse
 
-    with pytest.raises(FlexpriceError) as raised:
+    with pytest.raises(ErrorResponse) as raised:
         client.customers.query_customer(  # type: ignore[attr-defined]
             filters=[{"field": "colour", "operator": "eq", "data_type": "string", "value": {"string": "red"}}]
         )
     assert raised.value.status_code == 400
-    assert json.loads(raised.value.body)["error"]["details"][0]["field"] == "body.filters.0.field"
+    assert (raised.value.data.code, raised.value.data.http_status_code) == ("validation_error", 400)
+    assert "colour" in raised.value.message and raised.value.message == raised.value.data.message
+    assert json.loads(raised.value.body)["details"][0]["field"] == "body.filters.0.field"
+
+
+def test_the_sdk_parses_our_errors_as_flexprices(sdk: tuple[object, httpx.Client]) -> None:
+    """Flexprice's SDK reads ``errors.ErrorResponse`` (``code``, ``http_status_code``, ``message``) from the
+    statuses its operations document, and shows ``message``: it shows ours."""
+    client, http = sdk
+    from flexprice.models.errors import ErrorResponse
+
+    with pytest.raises(ErrorResponse) as missing:
+        client.customers.get_customer_by_external_id(external_id="no-such-customer")  # type: ignore[attr-defined]
+    assert missing.value.status_code == 404
+    assert (missing.value.data.code, missing.value.data.http_status_code) == ("not_found", 404)
+    assert (
+        "no-such-customer" in missing.value.data.message and str(missing.value) == missing.value.data.message
+    )
+
+    with pytest.raises(ErrorResponse) as invalid:
+        client.customers.create_customer(  # type: ignore[attr-defined]
+            external_id="sdk-invalid", name="Invalid", address_country="Germany"
+        )
+    assert invalid.value.status_code == 400
+    assert (invalid.value.data.code, invalid.value.data.http_status_code) == ("validation_error", 400)
+    assert invalid.value.data.message.startswith("body.address_country: ")
+    assert [d["field"] for d in json.loads(invalid.value.body)["details"]] == ["body.address_country"]
+    assert http.get("/v1/customers/external/sdk-invalid").status_code == 404  # nothing was created
+
+    # The SDK sends only the fields it knows; an unknown one from a newer client is ignored, as by Flexprice.
+    created = http.post("/v1/customers", json={"external_id": "sdk-new", "name": "New", "newer_field": 1})
+    assert created.status_code == 201, created.text
+    assert client.customers.get_customer_by_external_id(external_id="sdk-new").name == "New"  # type: ignore[attr-defined]
+
+
+def test_our_error_codes_are_flexprices() -> None:
+    """Every documented error body has Flexprice's ``errors.ErrorResponse`` fields, and only its codes."""
+    from api.app import openapi_schema
+
+    theirs = flexprice_spec()["components"]["schemas"]
+    their_codes = set(theirs["errors.ErrorCode"]["enum"])
+    ours = openapi_schema()["components"]["schemas"]
+    errors = {
+        name: schema for name, schema in ours.items() if name.startswith("Error") and name[5:].isdigit()
+    }
+    assert {"Error400", "Error401", "Error404", "Error409"} <= set(errors)
+    for name, schema in errors.items():
+        assert set(theirs["errors.ErrorResponse"]["properties"]) <= set(schema["required"]), name
+        code = schema["properties"]["code"]
+        assert set(code.get("enum", [code.get("const")])) <= their_codes, name
+        assert schema["properties"]["http_status_code"]["const"] == int(name[5:])
 
 
 def test_spec_is_read_from_the_shared_folder_only_when_present() -> None:

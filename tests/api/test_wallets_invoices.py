@@ -42,13 +42,11 @@ def test_wallet_balance_leaves_out_expired_credits(tenant: Tenant) -> None:
     tenant.post(path, {"credits_to_add": "5", "expiry_date": "2025-03-11T00:00:00Z"})
     tenant.post(path, {"credits_to_add": "7"})
     past = tenant.post(path, {"credits_to_add": "1", "expiry_date": "2025-03-01T00:00:00Z"})
-    assert past.status_code == 422 and past.json()["error"]["details"][0]["field"] == "body.expiry_date"
+    assert past.status_code == 400 and past.json()["details"][0]["field"] == "body.expiry_date"
     balance = tenant.get(f"/v1/wallets/{wallet['id']}/balance").json()
     assert (balance["credit_balance"], balance["available_credits"]) == ("12", "12")
     missing = tenant.post(path, {})
-    assert (
-        missing.status_code == 422 and missing.json()["error"]["details"][0]["field"] == "body.credits_to_add"
-    )
+    assert missing.status_code == 400 and missing.json()["details"][0]["field"] == "body.credits_to_add"
 
 
 def test_one_active_wallet_per_customer_and_currency(tenant: Tenant) -> None:
@@ -82,7 +80,7 @@ def test_paid_invoice_cannot_be_voided(tenant: Tenant) -> None:
     invoice = factories.invoice(tenant, payment_status="SUCCEEDED")
     response = tenant.post(f"/v1/invoices/{invoice['id']}/void", {})
     assert response.status_code == 409
-    assert response.json()["error"]["details"][0]["field"] == "payment_status"
+    assert response.json()["details"][0]["field"] == "payment_status"
 
 
 def _finalize_through_the_ledger(tenant: Tenant, at: datetime) -> Invoice:
@@ -147,7 +145,7 @@ def test_api_void_is_the_ledger_void(tenant: Tenant) -> None:
 
     again = tenant.post(f"/v1/invoices/{invoice.id}/void", {"reason": "again"})
     assert again.status_code == 409
-    assert again.json()["error"]["details"][0]["field"] == "invoice_status"
+    assert again.json()["details"][0]["field"] == "invoice_status"
     assert tenant.get(balance).json()["credit_balance"] == "100.00"
     assert len(tenant.get(f"/v1/wallets/{wallet['id']}/transactions").json()["items"]) == len(transactions)
     assert len(_voided_events(tenant, invoice.id)) == 1

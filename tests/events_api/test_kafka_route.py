@@ -73,4 +73,4 @@ def test_an_unreachable_broker_is_503(kafka_app: tuple[FastAPI, TestClient]) -> 
     app.state.ingest_service = IngestService(KafkaBus("127.0.0.1:1", timeout=1.0))
     response = tenant.post("/v1/events/bulk", {"events": _events(20)})
     assert response.status_code == 503, response.text
-    assert response.json()["error"]["code"] == "service_unavailable"
+    assert response.json()["code"] == "service_unavailable"

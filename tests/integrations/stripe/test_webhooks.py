@@ -186,7 +186,7 @@ def test_unverified_requests_are_rejected(
         f"/v1/webhooks/stripe/{scope.tenant_id}/{scope.environment_id}", content=body, headers=headers
     )
     assert response.status_code == 400, response.text
-    assert response.json()["error"]["code"] == "bad_request"
+    assert response.json()["code"] == "validation_error"
     assert _reload(sessions, scope, invoice.id).payment_status == "PENDING"
     # A rejected request does not burn the event id: the genuine delivery still applies.
     assert _post(api, scope, payload, SECRET_A).json()["outcome"] == "applied"
