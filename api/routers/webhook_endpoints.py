@@ -70,7 +70,10 @@ class WebhookEndpointCreate(InputModel):
     description: LongText | None = None
     metadata: Metadata = Field(default_factory=dict)
 
+    # Our own route (Flexprice has no endpoints API), so its unknown fields are refused, not ignored: a
+    # client sending ``secret`` must not believe it chose one.
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"url": "https://billing.example.com/hooks", "enabled_events": ["invoice.update.finalized"]}
@@ -80,6 +83,8 @@ class WebhookEndpointCreate(InputModel):
 
 
 class WebhookEndpointUpdate(InputModel):
+    model_config = ConfigDict(extra="forbid")  # our own route, as the create
+
     url: Url | None = None
     enabled_events: Events | None = None
     endpoint_status: EndpointStatus | None = None

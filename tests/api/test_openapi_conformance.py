@@ -94,11 +94,12 @@ def _named(response: Any) -> list[str]:
 @pytest.mark.parametrize(("method", "path"), [r for r in BODY_ROUTES if not r[1].startswith("/v1/events")])
 def test_an_unknown_field_is_ignored_except_by_a_search(tenant: Tenant, method: str, path: str) -> None:
     """As Flexprice's JSON binding, an unknown field changes nothing: the answer is the one without it. A search
-    refuses it (400): an ignored filter would widen the result."""
+    refuses it (400): an ignored filter would widen the result; so do our own webhook-endpoint routes (no
+    Flexprice binding to follow there, and an ignored ``secret`` would mislead)."""
     response = tenant.request(method, _concrete(path, "nope_0"), {"no_such_field": 1})
     assert_documented(method, path, response)
-    if path.endswith("/search"):
-        assert response.status_code == 400 and _named(response) == ["body.no_such_field"], response.text
+    if path.endswith("/search") or path.startswith("/v1/webhooks/endpoints"):
+        assert response.status_code == 400 and "body.no_such_field" in _named(response), response.text
         return
     without = tenant.request(method, _concrete(path, "nope_0"), {})
     assert (response.status_code, _named(response)) == (without.status_code, _named(without)), response.text

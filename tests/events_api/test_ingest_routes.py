@@ -221,7 +221,8 @@ def test_an_oversize_body_is_413_before_parsing(tenant: Tenant, app: FastAPI) ->
     response = _raw(tenant, "/v1/events/bulk", body)
     assert response.status_code == 413
     error = response.json()
-    assert error["code"] == "payload_too_large" and error["details"][0]["field"] == "body"
+    assert error["code"] == "validation_error" and error["http_status_code"] == 413
+    assert error["details"][0]["field"] == "body"
     assert str(MAX_BODY_BYTES) in error["message"]
     assert outbox_rows(app) == []
 
