@@ -67,7 +67,10 @@ class PriceFields(InputModel):
     lookup_key: Text | None = None
     description: LongText | None = None
     display_amount: Text | None = None
-    display_name: Text | None = Field(default=None, description="Shown on invoices; stored as sent.")
+    display_name: Text | None = Field(
+        default=None,
+        description="Names the subscription line items (and so the invoice lines) made from this price.",
+    )
     trial_period_days: Count = Field(default=0, le=3650)
     metadata: Metadata = Field(default_factory=dict)
 

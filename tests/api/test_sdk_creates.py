@@ -135,6 +135,22 @@ def test_the_sdk_creates_a_feature_with_an_inline_meter_prices_and_an_entitlemen
     stored = http.get(f"/v1/prices/{tiered.id}").json()
     assert stored["display_name"] == "API calls" and stored["price_unit_type"] == "FIAT"
 
+    # A subscription's line items are named by their price's display_name (else description, else the plan).
+    customer = http.post("/v1/customers", json={"external_id": "sdk-sub", "name": "Acme"}).json()
+    subscription = http.post(
+        "/v1/subscriptions",
+        json={
+            "customer_id": customer["id"],
+            "plan_id": plan_id,
+            "currency": "usd",
+            "billing_period": "MONTHLY",
+            "start_date": "2025-03-01T00:00:00Z",
+        },
+    )
+    assert subscription.status_code == 201, subscription.text
+    names = {item["price_id"]: item["display_name"] for item in subscription.json()["line_items"]}
+    assert names == {flat.id: "Platform fee", package.id: "Pro", tiered.id: "API calls"}
+
     # plan_id names the plan (Flexprice's older spelling of entity_type PLAN + entity_id).
     entitlement = client.entitlements.create_entitlement(
         feature_id=feature.id,
@@ -282,3 +298,35 @@ def test_our_create_statuses_are_the_ones_flexprice_documents() -> None:
         documented = {code for code in spec["paths"][path]["post"]["responses"] if code.startswith("2")}
         served = {code for code in ours[f"/v1{path}"]["post"]["responses"] if code.startswith("2")}
         assert served == documented, path
+
+
+def _pairs() -> list[tuple[str, type, str]]:
+    from api.schemas.coupons import CouponCreate
+    from api.schemas.entitlements import EntitlementCreate
+    from api.schemas.features import FeatureCreate
+    from api.schemas.meters import AggregationIn, MeterCreate
+    from api.schemas.prices import PriceCreate, TierIn
+    from api.schemas.wallets import WalletCreate
+
+    return [
+        ("CreatePriceRequest", PriceCreate, "CreatePriceRequest"),
+        ("CreatePriceTier", TierIn, "CreatePriceTier"),
+        ("CreateEntitlementRequest", EntitlementCreate, "CreateEntitlementRequest"),
+        ("CreateFeatureRequest", FeatureCreate, "CreateFeatureRequest"),
+        ("CreateMeterRequest", MeterCreate, "CreateMeterRequest"),
+        ("meter.Aggregation", AggregationIn, "MeterAggregation"),
+        ("CreateWalletRequest", WalletCreate, "CreateWalletRequest"),
+        ("CreateCouponRequest", CouponCreate, "CreateCouponRequest"),
+    ]
+
+
+@pytest.mark.parametrize("spec_name, ours, sdk_name", _pairs(), ids=[p[0] for p in _pairs()])
+def test_every_field_flexprice_and_its_sdk_send_is_one_of_ours(spec_name: str, ours: type, sdk_name: str) -> None:
+    """Each request field of Flexprice's document and of the SDK's model is implemented or ``neutral()``:
+    none is refused as unknown (our bodies forbid unknown fields)."""
+    from flexprice import models
+
+    sdk_fields = {field.alias or name for name, field in getattr(models, sdk_name).model_fields.items()}
+    assert sdk_fields - set(ours.model_fields) == set()  # type: ignore[attr-defined]
+    spec_fields = set(flexprice_spec()["components"]["schemas"][spec_name]["properties"])
+    assert spec_fields - set(ours.model_fields) == set()  # type: ignore[attr-defined]
