@@ -321,7 +321,9 @@ def _pairs() -> list[tuple[str, type, str]]:
 
 
 @pytest.mark.parametrize("spec_name, ours, sdk_name", _pairs(), ids=[p[0] for p in _pairs()])
-def test_every_field_flexprice_and_its_sdk_send_is_one_of_ours(spec_name: str, ours: type, sdk_name: str) -> None:
+def test_every_field_flexprice_and_its_sdk_send_is_one_of_ours(
+    spec_name: str, ours: type, sdk_name: str
+) -> None:
     """Each request field of Flexprice's document and of the SDK's model is implemented or ``neutral()``:
     none is refused as unknown (our bodies forbid unknown fields)."""
     from flexprice import models
