@@ -5,8 +5,8 @@ both are stored as sent. A coupon code is unique per tenant + environment among 
 deleted (as lookup keys are), so a deleted coupon's code can be used again. Both columns are nullable:
 existing rows keep null. The downgrade drops the index, then the columns.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-03 20:30:00
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
