@@ -24,11 +24,14 @@ IdPath = Annotated[Id, Path(description="Coupon id (coupon_…).")]
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CouponPublic)
 def create_coupon(body: CouponCreate, catalog: WriteCatalogDep) -> Coupon:
-    """Create a coupon: ``fixed`` needs ``amount_off`` + ``currency``, ``percentage`` a ``percentage_off`` ≤ 100."""
-    values = body.model_dump(exclude={"type"})
+    """Create a coupon: ``fixed`` needs ``amount_off`` + ``currency``, ``percentage`` a ``percentage_off`` ≤ 100.
+
+    A ``coupon_code`` already held by a live coupon of the environment is a 409 naming it."""
+    values = body.model_dump(exclude={"type", "rules"})  # rules: neutral, always empty
     values["cadence"] = body.cadence.value
+    descriptive = {"metadata", "coupon_code"}
     try:
-        BillingCoupon(id="new", type=body.type, **{k: v for k, v in values.items() if k != "metadata"})
+        BillingCoupon(id="new", type=body.type, **{k: v for k, v in values.items() if k not in descriptive})
     except BillingError as exc:
         raise repath(exc, "body") from None
     coupon = catalog.repo(Coupon).create(**values, coupon_type=body.type.value)

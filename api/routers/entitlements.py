@@ -56,8 +56,12 @@ def _enabled(body: SearchRequest, now: datetime) -> list[ColumnElement[bool]]:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=EntitlementPublic)
 def create_entitlement(body: EntitlementCreate, catalog: WriteCatalogDep) -> Entitlement:
-    """Give a plan (or subscription) a feature; one entitlement per (entity, feature), else 409."""
-    entitlement = attach_entitlement(catalog, body, body.entity_type, body.entity_id, "body")
+    """Give a plan (or subscription) a feature; one entitlement per (entity, feature), else 409.
+
+    The owner is ``entity_type`` + ``entity_id`` or ``plan_id``; a ``feature_type`` must be the feature's.
+    """
+    entity_type, entity_id = body.owner()
+    entitlement = attach_entitlement(catalog, body, entity_type, entity_id, "body")
     catalog.commit()
     return entitlement
 

@@ -11,6 +11,7 @@ from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
 from api.schemas.common import Id, ListResponse, SuccessResponse, Text
 from api.schemas.meters import MeterCreate, MeterPublic, MeterUpdate, aggregation_json
+from api.services.meters import create_meter as create_meter_row
 from api.services.validation import validate_meter
 from flexprice_pipelines.catalog.models import Meter
 
@@ -21,14 +22,7 @@ IdPath = Annotated[Id, Path(description="Meter id (meter_…).")]
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MeterPublic)
 def create_meter(body: MeterCreate, catalog: WriteCatalogDep) -> Meter:
     """Create a meter; its aggregation and filters are checked against §2 (field, multiplier, bucket size)."""
-    meter = validate_meter(body)
-    row = catalog.repo(Meter).create(
-        event_name=meter.event_name,
-        name=body.name,
-        aggregation=aggregation_json(body.aggregation),
-        filters=[{"key": f.key, "values": list(f.values)} for f in meter.filters],
-        reset_usage=meter.reset_usage.value,
-    )
+    row = create_meter_row(catalog, body)
     catalog.commit()
     return row
 

@@ -27,9 +27,11 @@ router = domain_router("/v1/wallets", "wallets")
 IdPath = Annotated[Id, Path(description="Wallet id (wallet_…).")]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=WalletPublic)
+@router.post("", status_code=status.HTTP_200_OK, response_model=WalletPublic)
 def create_wallet(body: WalletCreate, catalog: WriteCatalogDep, now: NowDep) -> Wallet:
-    """Open a wallet for a customer, optionally loaded with ``initial_credits_to_load``."""
+    """Open a wallet for a customer, optionally loaded with ``initial_credits_to_load``.
+
+    Answers 200, as Flexprice documents for this create (its other creates answer 201)."""
     wallet = service.create_wallet(catalog, body, now)
     catalog.commit()
     return catalog.repo(Wallet).get(wallet.id)

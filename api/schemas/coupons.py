@@ -18,12 +18,16 @@ from api.schemas.common import (
     NonNegativeMoney,
     When,
     metadata_out,
+    neutral,
 )
 from flexprice_pipelines.billing.invoicing import CouponCadence, CouponType
 
 
 class CouponCreate(InputModel):
     name: Name
+    coupon_code: Name | None = Field(
+        default=None, description="The code customers redeem; unique among the environment's live coupons."
+    )
     type: CouponType = Field(description="fixed: amount_off + currency; percentage: percentage_off (0–100).")
     amount_off: NonNegativeMoney | None = None
     percentage_off: NonNegativeMoney | None = None
@@ -34,6 +38,7 @@ class CouponCreate(InputModel):
     redeem_before: When | None = None
     max_redemptions: int | None = Field(default=None, ge=1, le=2**31 - 1)
     metadata: Metadata = Field(default_factory=dict)
+    rules: dict[str, Any] | None = neutral({}, description="Which line items the coupon applies to.")
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -57,6 +62,7 @@ class CouponUpdate(InputModel):
 
 class CouponPublic(AuditPublic):
     name: str
+    coupon_code: str | None = None
     type: str = Field(validation_alias="coupon_type")
     amount_off: DecimalOut | None
     percentage_off: DecimalOut | None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ConfigDict, Field
 
 from api.schemas.common import (
@@ -14,7 +16,9 @@ from api.schemas.common import (
     Name,
     Text,
     metadata_out,
+    neutral,
 )
+from api.schemas.meters import MeterCreate, MeterPublic
 from flexprice_pipelines.billing.entitlements import FeatureType
 
 
@@ -23,10 +27,19 @@ class FeatureCreate(InputModel):
     type: FeatureType
     lookup_key: Text | None = Field(default=None, description="Unique per environment.")
     description: LongText | None = None
-    meter_id: Id | None = Field(default=None, description="Required for metered features.")
+    meter_id: Id | None = Field(
+        default=None, description="Metered features: an existing meter, or send ``meter`` instead."
+    )
+    meter: MeterCreate | None = Field(
+        default=None,
+        description="Metered features: a new meter, created with the feature (all or nothing).",
+    )
     unit_singular: Text | None = None
     unit_plural: Text | None = None
     metadata: Metadata = Field(default_factory=dict)
+    group_id: Id | None = neutral(description="A feature group.")
+    alert_settings: dict[str, Any] | None = neutral({}, description="Usage alerts on the feature.")
+    reporting_unit: dict[str, Any] | None = neutral({}, description="A unit usage is reported in.")
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -55,3 +68,6 @@ class FeaturePublic(AuditPublic):
     unit_singular: str | None
     unit_plural: str | None
     metadata: MetadataOut = metadata_out()
+    meter: MeterPublic | None = Field(
+        default=None, description="The meter, in the answer to a create that made one inline."
+    )

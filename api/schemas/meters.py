@@ -15,6 +15,7 @@ from api.schemas.common import (
     PositiveMoney,
     PublicModel,
     Text,
+    neutral,
     plain,
 )
 from flexprice_pipelines.billing.meters import AggregationType, BucketSize, ResetUsage
@@ -25,6 +26,8 @@ class AggregationIn(InputModel):
     field: Text | None = None
     multiplier: PositiveMoney | None = None
     bucket_size: BucketSize | None = None
+    expression: Text | None = neutral(description="Flexprice's CEL expression per event.")
+    group_by: Text | None = neutral(description="Flexprice's grouping of MAX aggregations.")
 
 
 class MeterFilterIn(InputModel):
@@ -37,7 +40,11 @@ class MeterCreate(InputModel):
     name: Name
     aggregation: AggregationIn
     filters: list[MeterFilterIn] = Field(default_factory=list, max_length=50)
-    reset_usage: ResetUsage = ResetUsage.BILLING_PERIOD
+    reset_usage: ResetUsage = Field(
+        default=ResetUsage.BILLING_PERIOD,
+        description="BILLING_PERIOD: usage restarts every period (API calls); NEVER: it accumulates "
+        "(storage). Flexprice requires it; here it defaults to BILLING_PERIOD.",
+    )
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -67,6 +67,10 @@ class PriceFields(InputModel):
     lookup_key: Text | None = None
     description: LongText | None = None
     display_amount: Text | None = None
+    display_name: Text | None = Field(
+        default=None,
+        description="Names the subscription line items (and so the invoice lines) made from this price.",
+    )
     trial_period_days: Count = Field(default=0, le=3650)
     metadata: Metadata = Field(default_factory=dict)
 
@@ -88,8 +92,21 @@ TIERED_EXAMPLE: dict[str, Any] = {
 
 
 class PriceCreate(PriceFields):
+    """Flexprice's ``CreatePriceRequest``; the fields we do not implement are accepted only at their
+    neutral values (``neutral()``): prices are in fiat currency, with no dates, groups or filters."""
+
     entity_type: Literal["PLAN", "SUBSCRIPTION"] = "PLAN"
     entity_id: Id = Field(description="The plan (or subscription) this price belongs to.")
+    price_unit_type: str = neutral(
+        default="FIAT", description="FIAT: amounts are in ``currency``; CUSTOM price units are not supported."
+    )
+    price_unit_config: dict[str, Any] | None = neutral(description="A custom price unit's amounts.")
+    start_date: When | None = neutral(description="When the price starts to apply.")
+    end_date: When | None = neutral(description="When the price stops applying.")
+    group_id: Text | None = neutral(description="A price group.")
+    filter_values: dict[str, list[Text]] | None = neutral({}, description="Event filters of a usage price.")
+    min_quantity: int | None = neutral(description="A minimum quantity billed.")
+    bucket_size: str | None = neutral(description="The SDK's bucketed usage price window.")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{**TIERED_EXAMPLE, "entity_id": "plan_01J…"}]})
 
@@ -144,4 +161,6 @@ class PricePublic(AuditPublic):
     lookup_key: str | None
     description: str | None
     trial_period_days: int
+    display_name: str | None = None
+    price_unit_type: Literal["FIAT"] = Field(default="FIAT", description="Prices are in fiat currency.")
     metadata: MetadataOut = metadata_out()

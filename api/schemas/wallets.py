@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from api.schemas.common import (
     AuditPublic,
@@ -17,13 +17,16 @@ from api.schemas.common import (
     LongText,
     Metadata,
     MetadataOut,
+    Money,
     Name,
+    NonNegativeMoney,
     PositiveMoney,
     Priority,
     PublicModel,
     Text,
     When,
     metadata_out,
+    neutral,
 )
 
 TransactionReason = Literal[
@@ -44,8 +47,21 @@ class WalletCreate(InputModel):
     description: LongText | None = None
     conversion_rate: PositiveMoney = Field(default=Decimal(1), description="Currency units per credit.")
     wallet_type: Literal["PRE_PAID", "POST_PAID"] = "PRE_PAID"
-    initial_credits_to_load: PositiveMoney | None = None
+    initial_credits_to_load: NonNegativeMoney | None = Field(
+        default=None, description="Credits loaded at once; 0 (the SDK's default) or null loads none."
+    )
     metadata: Metadata = Field(default_factory=dict)
+    initial_credits_expiry_date_utc: Text | None = neutral(description="When the initial credits expire.")
+    initial_credits_to_load_expiry_date: int | None = neutral(description="The same, as YYYYMMDD.")
+    topup_conversion_rate: Money | None = neutral(description="A top-up rate other than conversion_rate.")
+    price_unit: Text | None = neutral(description="A custom price unit setting currency and rate.")
+    alert_settings: dict[str, Any] | None = neutral({}, description="Balance alerts.")
+    auto_topup: dict[str, Any] | None = neutral({}, description="Automatic top-ups.")
+
+    @field_validator("initial_credits_to_load")
+    @classmethod
+    def _zero_loads_none(cls, value: Decimal | None) -> Decimal | None:
+        return None if value is not None and value == 0 else value
 
     model_config = ConfigDict(
         json_schema_extra={

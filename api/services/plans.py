@@ -43,13 +43,15 @@ def create_entitlement(
     except NotFound as exc:
         raise NotFound("feature", fields.feature_id, field=f"{prefix}.feature_id") from exc
     kind = FeatureType(feature.type)
+    if fields.feature_type is not None and fields.feature_type is not kind:
+        raise InvalidEntitlement(f"the feature is {kind.value}", field=f"{prefix}.feature_type")
     if fields.usage_limit is not None and kind is not FeatureType.METERED:
         raise InvalidEntitlement("only metered features have a usage limit", field=f"{prefix}.usage_limit")
     if kind in (FeatureType.STATIC, FeatureType.CONFIG) and fields.static_value is None:
         raise InvalidEntitlement(f"is required for {kind.value} features", field=f"{prefix}.static_value")
     try:
         return catalog.repo(Entitlement).create(
-            **fields.model_dump(include=set(EntitlementFields.model_fields)),
+            **fields.model_dump(include=set(EntitlementFields.model_fields) - {"feature_type"}),
             feature_type=kind.value,
             entity_type=entity_type,
             entity_id=entity_id,

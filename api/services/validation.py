@@ -18,9 +18,9 @@ from flexprice_pipelines.billing.pricing import BillingPeriod, Price, repath
 
 def validate_price(fields: PriceFields, prefix: str = "body") -> Price:
     """The price as the billing core sees it (§3 rules checked), or ``InvalidPrice`` naming the field."""
-    raw: dict[str, Any] = fields.model_dump(
-        exclude={"metadata", "description", "display_amount", "billing_cadence"}
-    )
+    # Only PriceFields: a PriceCreate's owner and neutral fields are no part of the billing core's price.
+    descriptive = {"metadata", "description", "display_amount", "display_name", "billing_cadence"}
+    raw: dict[str, Any] = fields.model_dump(include=set(PriceFields.model_fields) - descriptive)
     try:
         return Price.model_validate(raw)
     except BillingError as exc:
@@ -59,6 +59,7 @@ def price_columns(fields: PriceFields, price: Price) -> dict[str, Any]:
         "lookup_key": fields.lookup_key,
         "description": fields.description,
         "display_amount": fields.display_amount,
+        "display_name": fields.display_name,
         "trial_period_days": price.trial_period_days,
         "metadata": fields.metadata,
     }
@@ -67,6 +68,8 @@ def price_columns(fields: PriceFields, price: Price) -> dict[str, Any]:
 def validate_meter(body: MeterCreate, prefix: str = "body") -> Meter:
     """The meter as the billing core sees it (§2 rules), or ``InvalidMeter`` naming the field."""
     try:
-        return Meter.model_validate(body.model_dump(mode="json"))
+        # The neutral fields (expression, group_by) are no part of the billing core's meter.
+        neutral_fields = {"aggregation": {"expression", "group_by"}}
+        return Meter.model_validate(body.model_dump(mode="json", exclude=neutral_fields))
     except InvalidMeter as exc:
         raise repath(exc, prefix) from None

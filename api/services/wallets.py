@@ -13,10 +13,18 @@ from flexprice_pipelines.catalog import CatalogSession
 from flexprice_pipelines.catalog.models import Wallet, WalletTransaction
 from flexprice_pipelines.ledger import wallets as catalog_service
 
+# What the ledger opens a wallet from; the request's neutral fields are at their "none" values.
+NEW_WALLET_FIELDS = {
+    "currency", "customer_id", "external_customer_id", "name", "description", "conversion_rate",
+    "wallet_type", "initial_credits_to_load", "metadata",
+}  # fmt: skip
+
 
 def create_wallet(catalog: CatalogSession, body: WalletCreate, now: datetime) -> Wallet:
     """Open a wallet (409 if the customer already has an active one in this currency), then load credits."""
-    return catalog_service.create_wallet(catalog, NewWallet(**body.model_dump()), now)
+    return catalog_service.create_wallet(
+        catalog, NewWallet(**body.model_dump(include=NEW_WALLET_FIELDS)), now
+    )
 
 
 def top_up(catalog: CatalogSession, wallet_id: str, body: TopUpRequest, now: datetime) -> WalletTransaction:

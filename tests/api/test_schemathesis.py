@@ -71,12 +71,14 @@ def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        # Importing the app takes ~6 s of CPU; on a loaded machine, several times that in wall time.
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and process.poll() is None:
             try:
                 if httpx.get(f"{base}/health", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
-                time.sleep(0.1)
+                time.sleep(0.2)
         else:
             pytest.fail("the API server did not start: " + (tmp_path / "server.log").read_text())
         yield base, key

@@ -35,7 +35,7 @@ def test_upgrade_downgrade_upgrade(database_url: str, fresh_database_url: str) -
     assert _tables(fresh_database_url) == expected | {"alembic_version"}
     engine = db.make_engine(fresh_database_url)
     try:
-        assert db.current_revision(engine) == db.head_revision() == "0007"
+        assert db.current_revision(engine) == db.head_revision() == "0008"
     finally:
         engine.dispose()
 

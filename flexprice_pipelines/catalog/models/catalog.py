@@ -100,6 +100,7 @@ class Price(ScopedModel):
 
     amount: Mapped[Decimal] = mapped_column(default=Decimal(0))
     display_amount: Mapped[str | None]
+    display_name: Mapped[str | None]
     currency: Mapped[str] = mapped_column(String(3))
     type: Mapped[str] = mapped_column(String(20))  # USAGE | FIXED
     billing_model: Mapped[str] = mapped_column(String(20))  # FLAT_FEE | PACKAGE | TIERED

@@ -9,16 +9,25 @@ from typing import Any
 from sqlalchemy import Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flexprice_pipelines.catalog.models.base import Metadata, ScopedModel, metadata_column, ref, scope_index
+from flexprice_pipelines.catalog.models.base import (
+    Metadata,
+    ScopedModel,
+    metadata_column,
+    ref,
+    scope_index,
+    unique_in_scope,
+)
 
 
 class Coupon(ScopedModel):
     __tablename__ = "coupons"
     __id_prefix__ = "coupon"
     __entity_name__ = "coupon"
-    __table_args__ = (scope_index("coupons"),)
+    __table_args__ = (scope_index("coupons"), unique_in_scope("coupons", "coupon_code"))
 
     name: Mapped[str]
+    # Flexprice's redeemable code; unique per scope among live coupons (migration 0007).
+    coupon_code: Mapped[str | None]
     coupon_type: Mapped[str] = mapped_column(String(20))  # fixed | percentage
     amount_off: Mapped[Decimal | None]
     percentage_off: Mapped[Decimal | None]

@@ -143,7 +143,7 @@ def create_subscription(catalog: CatalogSession, body: NewSubscription, now: dat
             price_id=line_price.id,
             price_type=price.type,
             meter_id=price.meter_id,
-            display_name=price.description or plan.name,
+            display_name=price.display_name or price.description or plan.name,
             quantity=Decimal(0)
             if price.type == "USAGE"
             else (quantity if quantity is not None else Decimal(1)),
