@@ -10,7 +10,7 @@ from api.crud import PageDep, filters, page_of
 from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
 from api.schemas.common import Id, ListResponse, SuccessResponse, Text
-from api.schemas.meters import MeterCreate, MeterPublic, MeterUpdate, aggregation_json
+from api.schemas.meters import MeterCreate, MeterPublic, MeterUpdate
 from api.services.meters import create_meter as create_meter_row
 from api.services.validation import validate_meter
 from flexprice_pipelines.catalog.models import Meter

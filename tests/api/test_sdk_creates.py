@@ -21,16 +21,15 @@ flexprice = pytest.importorskip(
 )
 pytestmark = [pytest.mark.timeout(240)]
 
-# Validation failures: 422 today, 400 once the flat error body lands (the other's work); either names the field.
-VALIDATION_STATUSES = (400, 422)
+VALIDATION = 400  # Flexprice's validation_error
 
 
 def _details(body: str) -> list[dict[str, Any]]:
-    """The error's ``details``, whether the body is ``{"error": {...}}`` or flat."""
+    """The error's ``details`` (Flexprice's flat error body plus our field paths)."""
     data = json.loads(body)
-    error = data.get("error", data) if isinstance(data, dict) else {}
-    details = error.get("details") if isinstance(error, dict) else None
-    return details if isinstance(details, list) else []
+    assert data["code"] == "validation_error", data
+    details: list[dict[str, Any]] = data["details"]
+    return details
 
 
 def _fields(body: str) -> list[str]:
@@ -222,14 +221,14 @@ def test_values_we_do_not_implement_are_refused_naming_the_field(sdk: tuple[Any,
             price_unit_type="CUSTOM", type_="FIXED", billing_model="FLAT_FEE", invoice_cadence="ADVANCE",
             amount="1",
         )  # fmt: skip
-    assert raised.value.status_code in VALIDATION_STATUSES
+    assert raised.value.status_code == VALIDATION
     assert _fields(raised.value.body) == ["body.price_unit_type"]
     assert "not supported yet" in raised.value.body
 
     feature = client.features.create_feature(name="SSO", type_="boolean")
     with pytest.raises(FlexpriceError) as raised:
         client.entitlements.create_entitlement(feature_id=feature.id, feature_type="metered", plan_id=plan_id)
-    assert raised.value.status_code in VALIDATION_STATUSES
+    assert raised.value.status_code == VALIDATION
     assert _fields(raised.value.body) == ["body.feature_type"]
 
     # plan_id and an entity naming another owner contradict each other.
@@ -237,7 +236,7 @@ def test_values_we_do_not_implement_are_refused_naming_the_field(sdk: tuple[Any,
         "/v1/entitlements",
         json={"feature_id": feature.id, "feature_type": "boolean", "plan_id": plan_id, "entity_id": "plan_x"},
     )
-    assert response.status_code in VALIDATION_STATUSES, response.text
+    assert response.status_code == VALIDATION, response.text
     assert _fields(response.text) == ["body.plan_id"]
 
     # The inline meter and meter_id are one or the other.
@@ -255,7 +254,7 @@ def test_values_we_do_not_implement_are_refused_naming_the_field(sdk: tuple[Any,
             },
         },
     )
-    assert response.status_code in VALIDATION_STATUSES, response.text
+    assert response.status_code == VALIDATION, response.text
     assert _fields(response.text) == ["body.meter"]
     # A refused inline meter leaves no meter behind.
     response = http.post(
@@ -267,7 +266,7 @@ def test_values_we_do_not_implement_are_refused_naming_the_field(sdk: tuple[Any,
             "meter": {"event_name": "e", "name": "n", "aggregation": {"type": "SUM"}, "reset_usage": "NEVER"},
         },
     )
-    assert response.status_code in VALIDATION_STATUSES, response.text
+    assert response.status_code == VALIDATION, response.text
     assert _fields(response.text) == ["body.meter.aggregation.field"]
     # A feature refused after its inline meter was added (a taken lookup key) takes the meter with it.
     assert client.features.create_feature(name="Calls", type_="boolean", lookup_key="calls").id

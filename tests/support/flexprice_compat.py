@@ -150,7 +150,6 @@ EXTENSIONS: dict[tuple[str, str], str] = {
 # until its entry is removed here).
 KNOWN_MISMATCHES: dict[tuple[str, str, str], str] = {
     ("flexprice", "POST", "/v1/taxes/associations"): "issue 13: Flexprice's create answers 200",
-    ("flexprice", "POST", "/v1/wallets"): "issue 13: Flexprice's create_wallet answers 200",
     ("ours", "GET", "/v1/customers/{id}/usage"): "issue 13: the SDK reads GET /v1/customers/usage?"
     "customer_id=; Flexprice's router also serves /customers/:id/usage (not in its document)",
 }
