@@ -16,6 +16,7 @@ from flexprice_pipelines.billing.errors import BillingError
 from flexprice_pipelines.billing.invoicing import Coupon as BillingCoupon
 from flexprice_pipelines.billing.invoicing import CouponCadence, CouponType
 from flexprice_pipelines.billing.pricing import repath
+from flexprice_pipelines.catalog import NotFound
 from flexprice_pipelines.catalog.models import Coupon
 
 router = domain_router("/v1/coupons", "coupons")
@@ -73,6 +74,17 @@ SEARCH = SearchSpec(
     not_yet={"coupon_codes": NotYet(list[Text], ([],))},
 )
 add_search_route(router, SEARCH, CouponPublic)
+
+
+@router.get("/code/{code}", response_model=CouponPublic)
+def get_coupon_by_code(
+    code: Annotated[Text, Path(description="The coupon's coupon_code.")], catalog: CatalogDep
+) -> Coupon:
+    """The live coupon with this ``coupon_code`` in the caller's scope (404 otherwise, another tenant's too)."""
+    coupon = catalog.repo(Coupon).find_one(coupon_code=code)
+    if coupon is None:
+        raise NotFound("coupon", code)
+    return coupon
 
 
 @router.get("/{id}", response_model=CouponPublic)

@@ -49,6 +49,23 @@ def test_price_by_lookup_key(live: Live) -> None:
     assert _status(lambda: a.sdk.prices.get_price_by_lookup_key(lookup_key="pro-monthly")) == 404
 
 
+def test_coupon_by_code(live: Live) -> None:
+    a, b = live.a, live.b
+    coupon = a.sdk.coupons.create_coupon(
+        name="Launch", type_="percentage", cadence="once", percentage_off="10", coupon_code="LAUNCH10"
+    )
+    a.created(
+        "/v1/coupons", {"name": "Other", "type": "percentage", "percentage_off": "5", "coupon_code": "OTHER"}
+    )
+    found = a.sdk.coupons.get_coupon_by_code(code="LAUNCH10")
+    assert (found.id, found.coupon_code, found.percentage_off) == (coupon.id, "LAUNCH10", "10")
+    assert a.http.get(f"/v1/coupons/{coupon.id}").json()["coupon_code"] == "LAUNCH10"
+    assert a.http.get(f"/v1/coupons/code/{coupon.id}").status_code == 404  # an id is not a code
+    assert _status(lambda: b.sdk.coupons.get_coupon_by_code(code="LAUNCH10")) == 404  # another tenant's
+    assert a.http.delete(f"/v1/coupons/{coupon.id}").status_code == 200
+    assert _status(lambda: a.sdk.coupons.get_coupon_by_code(code="LAUNCH10")) == 404
+
+
 def test_plan_entitlements_and_credit_grants(live: Live) -> None:
     a, b = live.a, live.b
     meter = a.created(
