@@ -220,9 +220,12 @@ class LeanRoute(DocumentedRoute):
         super().__init__(path, endpoint, **kwargs)
         if self.max_body_size is not None:
             raise TypeError(f"{self.path}: a LeanRoute has no body size limit of its own")
-        # Starlette's request/response wrapper (the app's error handlers, as for any route) without
-        # FastAPI's per-request exit stacks, which only dependencies with ``yield`` need.
-        self.app = request_response(self.get_route_handler())
+        # ``handler`` is the route's one implementation: ``api/dispatch.py`` calls it straight for a
+        # request to this exact path, and the router (a request it does not dispatch) through Starlette's
+        # request/response wrapper (the app's error handlers, as for any route), without FastAPI's
+        # per-request exit stacks, which only dependencies with ``yield`` need.
+        self.handler = self.get_route_handler()
+        self.app = request_response(self.handler)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         dependant = self.dependant
