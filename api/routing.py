@@ -203,7 +203,8 @@ def validated_body(model: type[BaseModel], body: bytes) -> BaseModel:
 class LeanRoute(DocumentedRoute):
     """A route whose endpoint is called without FastAPI's body parsing and dependency solving — most of
     an entitlement check's CPU time — and is otherwise an ordinary route: documented from its signature,
-    answered through the app's middleware and error handlers.
+    answered through the app's middleware and error handlers (a POST to its exact path straight from the
+    app's outermost layer, ``api/dispatch.py``; ``handler`` is what both call).
 
     The endpoint is ``async`` and takes only parameters this class supplies, in this order:
 
