@@ -16,9 +16,11 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp
 
 from api.clients import close_clients, open_clients
 from api.content_type import JSONBodiesOnly
+from api.dispatch import LeanDispatch
 from api.errors import install_error_handlers
 from api.headers import SingleValuedHeaders
 from api.routers import CHECK_ROUTES, ROUTERS
@@ -82,6 +84,15 @@ def _freeze_startup_objects() -> None:
         gc.freeze()
 
 
+class API(FastAPI):
+    """The FastAPI app fronted by ``LeanDispatch`` (``api/dispatch.py``): a ``POST`` to an entitlement
+    check's exact path goes through the app's middleware straight to its ``LeanRoute`` handler, without
+    Starlette's exception layer, router scan and request wrapper; everything else takes the full stack."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return LeanDispatch(self, super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API for the catalog named by ``settings`` (default: read from ``FLEXPRICE_*``)."""
     settings = settings or Settings()
@@ -99,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             close_clients(application.state, clients)
             database.close()
 
-    app = FastAPI(
+    app = API(
         title="Flexprice Pipelines API",
         version=__version__,
         description=DESCRIPTION,
@@ -118,7 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     # The entitlement checks, the latency-critical routes, are the app's own: matched first (before the
-    # /docs routes too), without the dispatch layer an included router adds to every request (``LeanRoute``).
+    # /docs routes too), without the dispatch layer an included router adds to every request (``LeanRoute``);
+    # ``API`` sends a POST to their exact paths to them ahead of the rest of the stack (``api/dispatch.py``).
     app.router.routes[:0] = CHECK_ROUTES
     for router in ROUTERS:
         app.include_router(router)

@@ -218,7 +218,8 @@ def validated_body(model: type[BaseModel], body: bytes) -> BaseModel:
 class LeanRoute(DocumentedRoute):
     """A route whose endpoint is called without FastAPI's body parsing and dependency solving — most of
     an entitlement check's CPU time — and is otherwise an ordinary route: documented from its signature,
-    answered through the app's middleware and error handlers.
+    answered through the app's middleware and error handlers (a POST to its exact path straight from the
+    app's outermost layer, ``api/dispatch.py``; ``handler`` is what both call).
 
     The endpoint is ``async`` and takes only parameters this class supplies, in this order:
 
@@ -235,9 +236,12 @@ class LeanRoute(DocumentedRoute):
         super().__init__(path, endpoint, **kwargs)
         if self.max_body_size is not None:
             raise TypeError(f"{self.path}: a LeanRoute has no body size limit of its own")
-        # Starlette's request/response wrapper (the app's error handlers, as for any route) without
-        # FastAPI's per-request exit stacks, which only dependencies with ``yield`` need.
-        self.app = request_response(self.get_route_handler())
+        # ``handler`` is the route's one implementation: ``api/dispatch.py`` calls it straight for a
+        # request to this exact path, and the router (a request it does not dispatch) through Starlette's
+        # request/response wrapper (the app's error handlers, as for any route), without FastAPI's
+        # per-request exit stacks, which only dependencies with ``yield`` need.
+        self.handler = self.get_route_handler()
+        self.app = request_response(self.handler)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         dependant = self.dependant
