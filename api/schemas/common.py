@@ -339,6 +339,16 @@ class InputModel(BaseModel):
         }
 
 
+class StrictInputModel(InputModel):
+    """A body whose Flexprice request defines fields that change what is billed or when (a subscription's
+    ``phases``, ``trial_period_days``, ``billing_anchor``; a top-up's ``bonus_credits_to_add``; a grant's
+    dates) that are not declared here yet, neither implemented nor ``neutral()``. Until they are, any unknown
+    field is refused (400 naming it) rather than risk silently dropping one of them; the OpenAPI schema says
+    so (``additionalProperties: false``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class PublicModel(BaseModel):
     """Response bodies, read from catalog rows (``metadata_`` → ``metadata``)."""
 

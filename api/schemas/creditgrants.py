@@ -11,19 +11,19 @@ from api.schemas.common import (
     Currency,
     DecimalOut,
     Id,
-    InputModel,
     Metadata,
     MetadataOut,
     Name,
     PositiveMoney,
     Priority,
+    StrictInputModel,
     metadata_out,
 )
 
 GrantPeriod = Literal["DAILY", "WEEKLY", "MONTHLY", "QUARTERLY", "HALF_YEARLY", "ANNUAL"]
 
 
-class CreditGrantCreate(InputModel):
+class CreditGrantCreate(StrictInputModel):
     name: Name
     scope: Literal["PLAN", "SUBSCRIPTION"]
     plan_id: Id | None = Field(default=None, description="Required when scope is PLAN.")
@@ -56,7 +56,7 @@ class CreditGrantCreate(InputModel):
     )
 
 
-class CreditGrantUpdate(InputModel):
+class CreditGrantUpdate(StrictInputModel):
     name: Name | None = None
     metadata: Metadata | None = None
 

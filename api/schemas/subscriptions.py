@@ -19,6 +19,7 @@ from api.schemas.common import (
     Name,
     NonNegativeMoney,
     PublicModel,
+    StrictInputModel,
     Text,
     TimeZone,
     When,
@@ -36,7 +37,7 @@ class OverrideLineItem(InputModel):
     )
 
 
-class SubscriptionCreate(InputModel):
+class SubscriptionCreate(StrictInputModel):
     customer_id: Id | None = Field(default=None, description="Takes precedence over external_customer_id.")
     external_customer_id: Name | None = None
     plan_id: Id
@@ -80,7 +81,7 @@ class SubscriptionCreate(InputModel):
     )
 
 
-class CancelRequest(InputModel):
+class CancelRequest(StrictInputModel):
     cancellation_type: Literal["immediate", "end_of_period", "scheduled_date"]
     cancel_at: When | None = Field(
         default=None, description="Required for scheduled_date; must be in the future."
@@ -92,7 +93,7 @@ class CancelRequest(InputModel):
     )
 
 
-class PauseRequest(InputModel):
+class PauseRequest(StrictInputModel):
     pause_mode: Literal["immediate", "scheduled"] = "immediate"
     pause_start: When | None = Field(default=None, description="Required for scheduled pauses.")
     pause_end: When | None = None
@@ -102,7 +103,7 @@ class PauseRequest(InputModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"pause_mode": "immediate", "pause_days": 14}]})
 
 
-class ResumeRequest(InputModel):
+class ResumeRequest(StrictInputModel):
     resume_mode: Literal["immediate"] = "immediate"
     reason: LongText | None = None
 

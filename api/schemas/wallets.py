@@ -23,6 +23,7 @@ from api.schemas.common import (
     PositiveMoney,
     Priority,
     PublicModel,
+    StrictInputModel,
     Text,
     When,
     metadata_out,
@@ -70,13 +71,13 @@ class WalletCreate(InputModel):
     )
 
 
-class WalletUpdate(InputModel):
+class WalletUpdate(StrictInputModel):
     name: Text | None = None
     description: LongText | None = None
     metadata: Metadata | None = None
 
 
-class TopUpRequest(InputModel):
+class TopUpRequest(StrictInputModel):
     credits_to_add: PositiveMoney | None = Field(default=None, description="Credits; wins over amount.")
     amount: PositiveMoney | None = Field(
         default=None, description="Currency amount; credits = amount / conversion_rate."

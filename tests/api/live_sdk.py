@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from flexprice_pipelines.catalog import Repository, Scope, db
 from flexprice_pipelines.catalog.models import Invoice, InvoiceLineItem
 from flexprice_pipelines.catalog.tenancy import create_tenant
+from tests.api.conftest import CREATE_STATUS
 
 flexprice = pytest.importorskip(
     "flexprice", reason="the Flexprice SDK is a dev dependency (pip install -e '.[dev]')"
@@ -38,7 +39,7 @@ class Side:
 
     def created(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self.http.post(path, json=body)
-        assert response.status_code == 201, response.text
+        assert response.status_code == CREATE_STATUS.get(path, 201), response.text
         return response.json()  # type: ignore[no-any-return]
 
 
