@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from api.schemas.entitlement_checks import (
@@ -43,6 +42,7 @@ from flexprice_pipelines.billing.subscriptions import (
     unused_advance_credit,
 )
 from flexprice_pipelines.catalog import CatalogSession, Conflict
+from flexprice_pipelines.catalog.mappers import entitlement_source
 from flexprice_pipelines.catalog.models import (
     Entitlement,
     Feature,
@@ -267,19 +267,7 @@ def subscription_entitlements(
     )
 
     def source(row: Entitlement) -> EntitlementSource:
-        return EntitlementSource(
-            subscription_id=subscription.id,
-            plan_id=subscription.plan_id,
-            entity_type=EntityType(row.entity_type),
-            feature_id=row.feature_id,
-            feature_type=row.feature_type,  # type: ignore[arg-type]
-            is_enabled=row.is_enabled,
-            usage_limit=Decimal(row.usage_limit) if row.usage_limit is not None else None,
-            usage_reset_period=row.usage_reset_period,
-            is_soft_limit=row.is_soft_limit,
-            static_value=row.static_value,
-            entitlement_id=row.id,
-        )
+        return entitlement_source(row, subscription_id=subscription.id, plan_id=subscription.plan_id)
 
     plan_rows = [
         source(r) for r in rows if r.entity_type in ("PLAN", "ADDON") and r.entity_id == subscription.plan_id

@@ -9,13 +9,39 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flexprice_pipelines.billing.entitlements import EntitlementSource, EntityType
 from flexprice_pipelines.billing.invoicing import Coupon as BillingCoupon
 from flexprice_pipelines.billing.invoicing import CouponCadence, CouponType, TaxRateType
 from flexprice_pipelines.billing.invoicing import TaxRate as BillingTaxRate
 from flexprice_pipelines.billing.meters import Meter as BillingMeter
 from flexprice_pipelines.billing.pricing import Price as BillingPrice
 from flexprice_pipelines.billing.wallets import CreditBalance
-from flexprice_pipelines.catalog.models import Coupon, Meter, Price, TaxRate, Wallet, WalletTransaction
+from flexprice_pipelines.catalog.models import (
+    Coupon,
+    Entitlement,
+    Meter,
+    Price,
+    TaxRate,
+    Wallet,
+    WalletTransaction,
+)
+
+
+def entitlement_source(row: Entitlement, *, subscription_id: str, plan_id: str) -> EntitlementSource:
+    """An entitlement row as one source of a subscription's entitlements (plan, add-on or override)."""
+    return EntitlementSource(
+        subscription_id=subscription_id,
+        plan_id=plan_id,
+        entity_type=EntityType(row.entity_type),
+        feature_id=row.feature_id,
+        feature_type=row.feature_type,  # type: ignore[arg-type]
+        is_enabled=row.is_enabled,
+        usage_limit=Decimal(row.usage_limit) if row.usage_limit is not None else None,
+        usage_reset_period=row.usage_reset_period,
+        is_soft_limit=row.is_soft_limit,
+        static_value=row.static_value,
+        entitlement_id=row.id,
+    )
 
 
 def billing_meter(row: Meter) -> BillingMeter:

@@ -12,19 +12,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
 from flexprice_pipelines.billing.entitlements import (
     EntitlementSource,
-    EntityType,
     resolve_subscription_entitlements,
 )
 from flexprice_pipelines.billing.meters import Meter as MeterDefinition
 from flexprice_pipelines.catalog import Repository, Scope
-from flexprice_pipelines.catalog.mappers import billing_meter
+from flexprice_pipelines.catalog.mappers import billing_meter, entitlement_source
 from flexprice_pipelines.catalog.models import (
     Entitlement,
     Feature,
@@ -141,19 +139,7 @@ def _subscription_info(row: Subscription, plan_names: dict[str, str]) -> Subscri
 
 
 def _source(row: Entitlement, subscription: SubscriptionInfo) -> EntitlementSource:
-    return EntitlementSource(
-        subscription_id=subscription.id,
-        plan_id=subscription.plan_id,
-        entity_type=EntityType(row.entity_type),
-        feature_id=row.feature_id,
-        feature_type=row.feature_type,  # type: ignore[arg-type]
-        is_enabled=row.is_enabled,
-        usage_limit=Decimal(row.usage_limit) if row.usage_limit is not None else None,
-        usage_reset_period=row.usage_reset_period,
-        is_soft_limit=row.is_soft_limit,
-        static_value=row.static_value,
-        entitlement_id=row.id,
-    )
+    return entitlement_source(row, subscription_id=subscription.id, plan_id=subscription.plan_id)
 
 
 class _CustomerIds(Protocol):
