@@ -33,6 +33,7 @@ from api.routers.entitlement_checks import ServiceDep, _feature, _int, _source
 from api.routing import domain_router
 from api.schemas.common import Id, Text, When
 from api.schemas.entitlement_checks import CustomerUsageSummaryResponse, FeatureUsageSummary
+from api.schemas.prices import PricePublic
 from api.schemas.usage import (
     MAX_GROUPS,
     MAX_OFFSET,
@@ -56,6 +57,7 @@ from api.schemas.usage import (
     UsageResult,
 )
 from api.schemas.wallets import WalletPublic
+from flexprice_pipelines.billing.invoicing import billable_usage
 from flexprice_pipelines.billing.meters import billable_quantity
 from flexprice_pipelines.billing.periods import BillingWindow
 from flexprice_pipelines.billing.pricing import calculate_cost
@@ -71,6 +73,7 @@ from flexprice_pipelines.catalog.models import (
     SubscriptionLineItem,
     Wallet,
 )
+from flexprice_pipelines.ledger.terms import included_units, subscription_allowances
 from flexprice_pipelines.usage.queries import window_usage
 from flexprice_pipelines.usage.service import CustomerRef
 from flexprice_pipelines.warehouse.turns import WarehouseBusy
@@ -603,6 +606,7 @@ def _subscription_charges(
     prices = {
         p.id: p for p in session.scalars(select(Price).where(Price.id.in_([i.price_id for i in items])))
     }
+    allowances = subscription_allowances(session, scope, subscription)
     charges = []
     for item in items:
         meter = view.meters.get(str(item.meter_id))
@@ -615,10 +619,14 @@ def _subscription_charges(
             continue
         value = window_usage(session, scope, customer.external_id, str(item.meter_id), meter, window)
         quantity = billable_quantity(value)
+        if meter.aggregation.bucket_size is None:
+            # The plan's included units, as billing applies them (bucketed meters bill every bucket).
+            quantity = billable_usage(quantity, *included_units(allowances, subscription, item.meter_id))
         charges.append(
             SubscriptionUsageCharge(
                 subscription_line_item_id=item.id,
                 price_id=item.price_id,
+                price=PricePublic.model_validate(price_row),
                 meter_id=str(item.meter_id),
                 meter_display_name=item.display_name,
                 quantity=quantity,

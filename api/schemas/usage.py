@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from pydantic.config import JsonDict
 
 from api.schemas.common import DecimalOut, Id, InputModel, Text, When, neutral
+from api.schemas.prices import PricePublic
 from flexprice_pipelines.warehouse.usage import AGGREGATIONS, WINDOW_SIZES
 
 MAX_PAGE_SIZE = 50  # Flexprice's limit for raw-event pages
@@ -193,6 +194,7 @@ class SubscriptionUsageCharge(BaseModel):
 
     subscription_line_item_id: str
     price_id: str
+    price: PricePublic = Field(description="The line item's price (Flexprice's `price`).")
     meter_id: str
     meter_display_name: str | None
     quantity: DecimalOut

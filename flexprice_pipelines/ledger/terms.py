@@ -139,26 +139,47 @@ Allowances = dict[tuple[str, str, str], Entitlement]
 """(entity_type, entity_id, meter_id) → enabled entitlement of the metered feature."""
 
 
-def _allowances(session: Session, scope: Scope) -> Allowances:
-    features = {f.id: f for f in _rows(session, scope, Feature) if f.type == "metered" and f.meter_id}
+def _allowances(session: Session, scope: Scope, **filters: Any) -> Allowances:
+    entitlements = _rows(session, scope, Entitlement, **filters)
+    # The whole environment reads every feature once; a filtered read only the features it names.
+    named = {"id": sorted({ent.feature_id for ent in entitlements})} if filters else {}
+    features = {
+        f.id: f for f in _rows(session, scope, Feature, **named) if f.type == "metered" and f.meter_id
+    }
     found: Allowances = {}
-    for ent in _rows(session, scope, Entitlement):
+    for ent in entitlements:
         feature = features.get(ent.feature_id)
         if feature is not None and feature.meter_id is not None and ent.is_enabled:
             found[(ent.entity_type.upper(), ent.entity_id, feature.meter_id)] = ent
     return found
 
 
-def _line_item(
-    item: SubscriptionLineItem, price: Price, allowances: Allowances, sub: Subscription
-) -> LineItemTerms:
-    meter_id = item.meter_id or price.meter_id
-    # A subscription-level entitlement overrides the plan's (§7).
+def subscription_allowances(session: Session, scope: Scope, sub: Subscription) -> Allowances:
+    """The enabled metered entitlements that can bill ``sub``: its own and its plan's (two entity ids read)."""
+    return _allowances(session, scope, entity_id=[sub.id, sub.plan_id])
+
+
+def included_units(
+    allowances: Allowances, sub: Subscription, meter_id: str | None
+) -> tuple[Decimal | None, bool]:
+    """(included units, unlimited) of the metered feature billed on ``meter_id`` for ``sub`` (§6).
+
+    A subscription-level entitlement overrides the plan's (§7); none bills all usage ``(None, False)``.
+    """
     ent = None
     if meter_id is not None:
         ent = allowances.get(("SUBSCRIPTION", sub.id, meter_id)) or allowances.get(
             ("PLAN", sub.plan_id, meter_id)
         )
+    if ent is None:
+        return None, False
+    return (Decimal(ent.usage_limit) if ent.usage_limit is not None else None), ent.usage_limit is None
+
+
+def _line_item(
+    item: SubscriptionLineItem, price: Price, allowances: Allowances, sub: Subscription
+) -> LineItemTerms:
+    included, unlimited = included_units(allowances, sub, item.meter_id or price.meter_id)
     return LineItemTerms(
         line_item_id=item.id,
         price=billing_price(price),
@@ -166,8 +187,8 @@ def _line_item(
         quantity=item.quantity,
         start=item.start_date,
         end=item.end_date,
-        included_units=Decimal(ent.usage_limit) if ent is not None and ent.usage_limit is not None else None,
-        unlimited=ent is not None and ent.usage_limit is None,
+        included_units=included,
+        unlimited=unlimited,
     )
 
 

@@ -507,3 +507,23 @@ def test_subscription_usage_and_real_time_wallet_balance_price_the_current_perio
         "420",
     )
     assert other_tenant.get(f"/v1/wallets/{wallet['id']}/balance/real-time").status_code == 404
+
+    # The plan includes 5 calls of the metered feature: 7 are billable, as the invoice will bill them (§6).
+    feature = tenant.created("/v1/features", {"name": "Calls", "type": "metered", "meter_id": meter["id"]})
+    tenant.created(
+        "/v1/entitlements",
+        {
+            "entity_type": "PLAN",
+            "entity_id": plan["id"],
+            "feature_id": feature["id"],
+            "feature_type": "metered",
+            "usage_limit": 5,
+            "usage_reset_period": "MONTHLY",
+        },
+    )
+    usage = tenant.post("/v1/subscriptions/usage", {"subscription_id": subscription["id"]}).json()
+    assert [(c["quantity"], c["amount"], c["price"]["id"]) for c in usage["charges"]] == [
+        ("7", "350", usage["charges"][0]["price_id"])
+    ]
+    got = tenant.get(f"/v1/wallets/{wallet['id']}/balance/real-time").json()
+    assert (got["current_period_usage"], got["real_time_balance"]) == ("350", "650")
