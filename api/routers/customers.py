@@ -46,7 +46,7 @@ SEARCH = SearchSpec(
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerPublic)
 def create_customer(body: CustomerCreate, catalog: WriteCatalogDep) -> Customer:
     """Create a customer; a live customer with the same ``external_id`` is a 409."""
-    customer = catalog.repo(Customer).create(**body.model_dump())
+    customer = catalog.repo(Customer).create(**body.model_dump(exclude=body.neutral_names()))
     catalog.commit()
     return customer
 
