@@ -76,9 +76,9 @@ def list_tax_rates(
     code: Annotated[Name | None, Query()] = None,
     tax_rate_type: Annotated[TaxRateType | None, Query()] = None,
     tax_rate_status: Annotated[Literal["ACTIVE", "INACTIVE"] | None, Query()] = None,
-    taxrate_ids: Annotated[list[Id] | None, Query(description="Comma-separated ids (or repeated).")] = None,
+    taxrate_ids: Annotated[list[Text] | None, Query(description="Comma-separated ids (or repeated).")] = None,
     taxrate_codes: Annotated[
-        list[Name] | None, Query(description="Comma-separated codes (or repeated).")
+        list[Text] | None, Query(description="Comma-separated codes (or repeated).")
     ] = None,
     scope: Annotated[Literal["INTERNAL", "EXTERNAL", "ONETIME"] | None, Query()] = None,
     status: Annotated[
