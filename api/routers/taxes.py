@@ -203,7 +203,11 @@ def _entity(
     return "CUSTOMER", customer.id
 
 
-@associations.get("", response_model=ListResponse[TaxAssociationPublic])
+@associations.get(
+    "",
+    response_model=ListResponse[TaxAssociationPublic],
+    responses={404: {"description": "`not_found`: no customer has this `external_customer_id`."}},
+)
 def list_tax_associations(
     catalog: CatalogDep,
     page: PageDep,
