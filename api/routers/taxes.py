@@ -20,6 +20,7 @@ from api.schemas.taxes import (
     TaxRatePublic,
     TaxRateUpdate,
 )
+from api.services.taxes import active_rate_by_code
 from flexprice_pipelines.billing.errors import BillingError, InvalidInvoice
 from flexprice_pipelines.billing.invoicing import TaxRate as BillingTaxRate
 from flexprice_pipelines.billing.invoicing import TaxRateType
@@ -155,11 +156,7 @@ def create_tax_association(body: TaxAssociationCreate, catalog: WriteCatalogDep)
         raise InvalidArgument("is required (or external_customer_id)", field="body.entity_id")
     tax_rate_id = body.tax_rate_id
     if body.tax_rate_code is not None:
-        rate = catalog.repo(TaxRate).find_one(code=body.tax_rate_code)
-        if rate is None:
-            raise NotFound("tax rate", body.tax_rate_code, field="body.tax_rate_code")
-        if rate.tax_rate_status != "ACTIVE":
-            raise InvalidArgument("names a tax rate that is not ACTIVE", field="body.tax_rate_code")
+        rate = active_rate_by_code(catalog, body.tax_rate_code, "body.tax_rate_code")
         if tax_rate_id is not None and tax_rate_id != rate.id:
             raise InvalidArgument("names another tax rate than tax_rate_id", field="body.tax_rate_code")
         tax_rate_id = rate.id

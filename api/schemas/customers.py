@@ -18,6 +18,7 @@ from api.schemas.common import (
     metadata_out,
     neutral,
 )
+from api.schemas.taxes import TaxRateOverride
 
 Country = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z]{2}$"), Field(description="ISO 3166-1 alpha-2.")
@@ -52,8 +53,11 @@ class CustomerFields(InputModel):
 class CustomerCreate(CustomerFields):
     external_id: Name = Field(description="Your id for the customer; unique per environment.")
     name: Name
-    tax_rate_overrides: list[dict[str, Any]] | None = neutral(
-        [], description="Tax rates to associate with the new customer; create tax associations instead."
+    tax_rate_overrides: list[TaxRateOverride] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Tax rates associated with the new customer (tax associations, entity CUSTOMER), "
+        "created with it: all or nothing.",
     )
     onboarding_workflow_name: Text | None = neutral(description="A custom onboarding workflow to start.")
     skip_onboarding_workflow: bool | None = neutral(False, description="Flexprice's onboarding workflow.")

@@ -118,6 +118,16 @@ class TaxAssociationCreate(InputModel):
     )
 
 
+class TaxRateOverride(InputModel):
+    """Flexprice's ``TaxRateOverride``: a tax rate, by code, to associate with a new customer."""
+
+    tax_rate_code: Name = Field(description="An ACTIVE tax rate's code.")
+    currency: Currency
+    auto_apply: bool = True
+    priority: Priority = 100
+    metadata: Metadata = Field(default_factory=dict)
+
+
 class TaxAssociationUpdate(InputModel):
     priority: Priority | None = None
     auto_apply: bool | None = None

@@ -103,8 +103,6 @@ def test_an_update_takes_the_neutral_value_and_refuses_another(
 
 CREATES: list[tuple[str, Callable[[Tenant], Obj], str, list[Any], Any]] = [
     ("/v1/customers", lambda t: {"external_id": "c-neutral", "name": "N"}, "timezone", ["UTC"], "Europe/Paris"),
-    ("/v1/customers", lambda t: {"external_id": "c-neutral", "name": "N"}, "tax_rate_overrides", [[]],
-     [{"tax_rate_code": "vat", "priority": 1}]),
     ("/v1/customers", lambda t: {"external_id": "c-neutral", "name": "N"}, "skip_onboarding_workflow", [False],
      True),
     ("/v1/customers", lambda t: {"external_id": "c-neutral", "name": "N"}, "onboarding_workflow_name", [None],
@@ -246,6 +244,36 @@ def test_a_tax_association_create_names_what_is_wrong(tenant: Tenant, other_tena
     agreed = {"tax_rate_code": code, "tax_rate_id": rate["id"], "external_customer_id": ext,
               "entity_type": "CUSTOMER", "entity_id": customer["id"], "tax_behavior": "exclusive"}  # fmt: skip
     assert tenant.created("/v1/taxes/associations", agreed)["entity_id"] == customer["id"]
+
+
+def test_a_customer_is_created_with_its_tax_rate_overrides(tenant: Tenant) -> None:
+    vat, gst = factories.tax_rate(tenant), factories.tax_rate(tenant)
+    inactive = factories.tax_rate(tenant, tax_rate_status="INACTIVE")
+    body: Obj = {"external_id": "taxed", "name": "Taxed"}
+    for overrides, status, field in [
+        ([{"tax_rate_code": vat["code"], "currency": "usd"}, {"tax_rate_code": "nope", "currency": "usd"}], 404,
+         "body.tax_rate_overrides.1.tax_rate_code"),
+        ([{"tax_rate_code": inactive["code"], "currency": "usd"}], 400, "body.tax_rate_overrides.0.tax_rate_code"),
+        ([{"tax_rate_code": vat["code"]}], 400, "body.tax_rate_overrides.0.currency"),
+    ]:  # fmt: skip
+        refused = tenant.post("/v1/customers", {**body, "tax_rate_overrides": overrides})
+        assert refused.status_code == status, refused.text
+        assert refused.json()["details"][0]["field"] == field
+    # All or nothing: no customer, no association was written.
+    assert tenant.get("/v1/customers").json()["pagination"]["total"] == 0
+    assert tenant.get("/v1/taxes/associations").json()["pagination"]["total"] == 0
+    overrides = [
+        {"tax_rate_code": vat["code"], "currency": "USD", "priority": 1},
+        {"tax_rate_code": gst["code"], "currency": "usd", "auto_apply": False, "metadata": {"k": "v"}},
+    ]
+    customer = tenant.created("/v1/customers", {**body, "tax_rate_overrides": overrides})
+    listed = tenant.get("/v1/taxes/associations", external_customer_id="taxed").json()["items"]
+    got = [(a["tax_rate_id"], a["entity_type"], a["entity_id"], a["currency"], a["priority"], a["auto_apply"],
+            a["metadata"]) for a in listed]  # fmt: skip
+    assert got == [
+        (vat["id"], "CUSTOMER", customer["id"], "usd", 1, True, {}),
+        (gst["id"], "CUSTOMER", customer["id"], "usd", 100, False, {"k": "v"}),
+    ]
 
 
 # -- tax rates list: Flexprice's filters --------------------------------------------------------------

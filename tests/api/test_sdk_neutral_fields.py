@@ -124,3 +124,9 @@ def test_the_sdk_lists_tax_rates_and_associations_with_flexprice_filters(
     assert (response.json()["entity_type"], response.json()["entity_id"]) == ("CUSTOMER", customer.id)
     listed = client.tax_associations.list_tax_associations(external_customer_id="taxed")
     assert [(a.entity_id, a.tax_rate_id) for a in listed.items] == [(customer.id, rates[0]["id"])]
+
+    overridden = client.customers.create_customer(
+        external_id="overridden", name="O", tax_rate_overrides=[{"tax_rate_code": "gst", "currency": "usd"}]
+    )
+    listed = client.tax_associations.list_tax_associations(external_customer_id="overridden")
+    assert [(a.entity_id, a.tax_rate_id) for a in listed.items] == [(overridden.id, rates[1]["id"])]
