@@ -13,8 +13,9 @@ from api.schemas.common import Id, ListResponse, Name, Text
 from api.schemas.customers import CustomerCreate, CustomerPublic, CustomerUpdate, InvoiceSummaries
 from api.search import NotYet, SearchField, SearchSpec, Shortcut, add_search_route
 from api.services.invoices import invoice_summaries
+from api.services.taxes import active_rate_by_code
 from flexprice_pipelines.catalog import InvalidArgument, NotFound
-from flexprice_pipelines.catalog.models import Customer
+from flexprice_pipelines.catalog.models import Customer, TaxAssociation
 
 router = domain_router("/v1/customers", "customers")
 IdPath = Annotated[Id, Path(description="Customer id (cust_…).")]
@@ -45,8 +46,23 @@ SEARCH = SearchSpec(
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerPublic)
 def create_customer(body: CustomerCreate, catalog: WriteCatalogDep) -> Customer:
-    """Create a customer; a live customer with the same ``external_id`` is a 409."""
-    customer = catalog.repo(Customer).create(**body.model_dump())
+    """Create a customer; a live customer with the same ``external_id`` is a 409. Its
+    ``tax_rate_overrides`` become tax associations of the customer, in the same transaction."""
+    overrides = body.tax_rate_overrides
+    rates = [
+        active_rate_by_code(catalog, o.tax_rate_code, f"body.tax_rate_overrides.{i}.tax_rate_code")
+        for i, o in enumerate(overrides)
+    ]
+    customer = catalog.repo(Customer).create(
+        **body.model_dump(exclude={"tax_rate_overrides", *body.neutral_names()})
+    )
+    for override, rate in zip(overrides, rates, strict=True):
+        catalog.repo(TaxAssociation).create(
+            tax_rate_id=rate.id,
+            entity_type="CUSTOMER",
+            entity_id=customer.id,
+            **override.model_dump(include={"currency", "auto_apply", "priority", "metadata"}),
+        )
     catalog.commit()
     return customer
 

@@ -18,7 +18,7 @@ from fastapi import Depends, Path, Query, Request, Response
 from api.crud import PageDep, filters
 from api.deps import CatalogDep, NowDep, WriteCatalogDep
 from api.routing import domain_router
-from api.schemas.common import Currency, Id, ListResponse, Pagination, SuccessResponse, Text
+from api.schemas.common import Currency, Id, ListResponse, Pagination, SuccessResponse, Text, neutral_query
 from api.schemas.invoices import InvoiceLinePublic, InvoicePublic, VoidRequest
 from api.search import NotYet, Number, SearchField, SearchSpec, Shortcut, add_search_route
 from flexprice_pipelines.catalog import CatalogSession, Conflict
@@ -151,7 +151,19 @@ add_search_route(router, SEARCH, InvoicePublic, _search_items)
 
 
 @router.get("/{id}", response_model=InvoicePublic)
-def get_invoice(id: IdPath, catalog: CatalogDep) -> InvoicePublic:
+def get_invoice(
+    id: IdPath,
+    catalog: CatalogDep,
+    expand: Annotated[
+        Text | None, neutral_query("", description="Related fields to attach (tax_applied.tax_rate).")
+    ] = None,
+    expand_by_source: Annotated[
+        bool | None, neutral_query(False, description="A per-source breakdown of usage lines.")
+    ] = None,
+    group_by: Annotated[
+        list[Text] | None, neutral_query([], description="A usage breakdown grouped by these fields.")
+    ] = None,
+) -> InvoicePublic:
     """One invoice with its lines."""
     return _public(catalog, [catalog.repo(Invoice).get(id)])[0]
 
@@ -181,7 +193,17 @@ def void_invoice(
     response_class=Response,
     responses={200: {"content": {PDF_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}}},
 )
-def get_invoice_pdf(id: IdPath, catalog: CatalogDep, store: ObjectStoreDep) -> Response:
+def get_invoice_pdf(
+    id: IdPath,
+    catalog: CatalogDep,
+    store: ObjectStoreDep,
+    url: Annotated[
+        bool | None, neutral_query(False, description="A presigned URL instead of the PDF.")
+    ] = None,
+    force_generate: Annotated[
+        bool | None, neutral_query(False, description="Render again even when a copy is stored.")
+    ] = None,
+) -> Response:
     """The invoice as a PDF: the stored copy once the pipeline rendered it, else rendered now."""
     invoice = catalog.repo(Invoice).get(id)
     pdf = invoice_pdf(catalog.session, catalog.scope, invoice.id, store)

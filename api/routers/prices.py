@@ -10,7 +10,7 @@ from api.crud import PageDep, filters, page_of
 from api.deps import CatalogDep, WriteCatalogDep
 from api.routing import domain_router
 from api.schemas.common import Currency, Id, ListResponse, SuccessResponse, Text, When
-from api.schemas.prices import PriceCreate, PricePublic, PriceUpdate
+from api.schemas.prices import PriceCreate, PriceDelete, PricePublic, PriceUpdate
 from api.search import NotYet, SearchField, SearchSpec, Shortcut, add_search_route
 from api.services.plans import create_price as attach_price
 from flexprice_pipelines.billing.pricing import BillingPeriod, PriceType
@@ -122,8 +122,9 @@ def update_price(id: IdPath, body: PriceUpdate, catalog: WriteCatalogDep) -> Pri
 
 
 @router.delete("/{id}", response_model=SuccessResponse)
-def delete_price(id: IdPath, catalog: WriteCatalogDep) -> SuccessResponse:
-    """Soft-delete a price; running subscriptions keep their line items."""
+def delete_price(id: IdPath, catalog: WriteCatalogDep, body: PriceDelete | None = None) -> SuccessResponse:
+    """Soft-delete a price; running subscriptions keep their line items. The body is optional (the SDK
+    sends ``{}``); a future ``end_date`` is refused until prices have end dates."""
     catalog.repo(Price).delete(id)
     catalog.commit()
     return SuccessResponse(message="price deleted successfully")

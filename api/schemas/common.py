@@ -266,6 +266,37 @@ def neutral(*accepted: Any, default: Any = None, brought_by: str | None = None, 
     )
 
 
+def neutral_query(
+    *accepted: Any, default: Any = None, brought_by: str | None = None, description: str = ""
+) -> Any:
+    """``neutral()`` for a query parameter: ``Annotated[bool | None, neutral_query(False)] = None``.
+
+    FastAPI ignores undeclared query parameters, so a Flexprice parameter we do not implement yet is
+    declared with this: its neutral values pass, any other is a 400 naming ``query.<name>``. The parameter's
+    schema carries ``x-flexprice-neutral`` as a body field's does.
+    """
+    from fastapi import Query
+
+    values = [default, *(value for value in accepted if value != default)]
+    note = f"Accepted only as {', '.join(_show(v) for v in values)} until implemented"
+    note += f" ({brought_by})." if brought_by else "."
+    parameter = Query(
+        description=f"{description} {note}".strip(),
+        json_schema_extra={
+            NEUTRAL_MARK: {"accepted": [_jsonable(v) for v in values], "brought_by": brought_by}
+        },
+    )
+
+    def check(value: Any) -> Any:
+        if not _is_neutral(value, values):
+            raise ValueError(f"not supported yet: only {', '.join(_show(v) for v in values)} is accepted")
+        return value
+
+    # FastAPI builds the parameter's validator from the FieldInfo, metadata included.
+    parameter.metadata.append(AfterValidator(check))
+    return parameter
+
+
 def _jsonable(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
 
@@ -329,13 +360,26 @@ class InputModel(BaseModel):
             raise ValueError(message)
         return value
 
+    @classmethod
+    def neutral_names(cls) -> set[str]:
+        """The fields declared with ``neutral()``: accepted at their neutral values, stored nowhere."""
+        return {
+            name
+            for name, field in cls.model_fields.items()
+            if isinstance(field.json_schema_extra, dict) and NEUTRAL_MARK in field.json_schema_extra
+        }
+
     def set_fields(self) -> dict[str, Any]:
-        """The fields to change in a partial update: those sent, except nulls.
+        """The fields to change in a partial update: those sent, except nulls and ``neutral()`` fields
+        (at their neutral value, which changes nothing).
 
         As in Flexprice's update requests, null means "leave unchanged", never "erase".
         """
+        skipped = self.neutral_names()
         return {
-            name: getattr(self, name) for name in self.model_fields_set if getattr(self, name) is not None
+            name: getattr(self, name)
+            for name in self.model_fields_set
+            if getattr(self, name) is not None and name not in skipped
         }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints
 
@@ -16,7 +16,9 @@ from api.schemas.common import (
     PublicModel,
     Text,
     metadata_out,
+    neutral,
 )
+from api.schemas.taxes import TaxRateOverride
 
 Country = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z]{2}$"), Field(description="ISO 3166-1 alpha-2.")
@@ -34,11 +36,31 @@ class CustomerFields(InputModel):
     address_postal_code: Postal | None = None
     address_country: Country | None = None
     metadata: Metadata = Field(default_factory=dict)
+    # Flexprice's fields we do not implement yet (``neutral()``): its own default passes, anything else
+    # is a 400 naming the field.
+    timezone: Text | None = neutral(
+        "UTC", description="The customer's IANA time zone; customers here are billed in UTC."
+    )
+    contact: Text | None = neutral(description="A contact number.")
+    contact_persons: list[dict[str, Any]] | None = neutral([], description="Named contacts (SDK 2.x).")
+    billing_currency: Text | None = neutral(description="The customer's default billing currency (SDK 2.x).")
+    tax_treatment: Text | None = neutral(description="How the customer is taxed (SDK 2.x).")
+    integration_entity_mapping: list[dict[str, Any]] | None = neutral(
+        [], description="Payment-provider mappings (integrations, issue 17)."
+    )
 
 
 class CustomerCreate(CustomerFields):
     external_id: Name = Field(description="Your id for the customer; unique per environment.")
     name: Name
+    tax_rate_overrides: list[TaxRateOverride] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Tax rates associated with the new customer (tax associations, entity CUSTOMER), "
+        "created with it: all or nothing.",
+    )
+    onboarding_workflow_name: Text | None = neutral(description="A custom onboarding workflow to start.")
+    skip_onboarding_workflow: bool | None = neutral(False, description="Flexprice's onboarding workflow.")
 
     model_config = ConfigDict(
         json_schema_extra={

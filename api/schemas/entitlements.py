@@ -79,11 +79,23 @@ class EntitlementCreate(EntitlementFields):
 
 
 class EntitlementUpdate(InputModel):
+    """Flexprice's ``UpdateEntitlementRequest``; its grant and config fields are accepted only at their
+    neutral values (``neutral()``), as on create."""
+
     is_enabled: bool | None = None
     usage_limit: int | None = Field(default=None, ge=0, le=2**53)
     usage_reset_period: ResetPeriod | None = None
     is_soft_limit: bool | None = None
     static_value: LongText | None = None
+    aggregation_mode: str | None = neutral(description="How a subscription's entitlements combine.")
+    config_value: dict[str, Any] | None = neutral({}, description="A config feature's structured value.")
+    clear_grant_config: bool | None = neutral(False, description="Credit grants on entitlements.")
+    grant_allocation_behavior: str | None = neutral(description="Credit grants on entitlements.")
+    grant_duration_unit: str | None = neutral(description="Credit grants on entitlements.")
+    grant_duration_value: int | None = neutral(description="Credit grants on entitlements.")
+    grant_measure: str | None = neutral(description="Credit grants on entitlements.")
+    grant_quota: str | None = neutral(description="Credit grants on entitlements.")
+    grant_unlimited: bool | None = neutral(False, description="Credit grants on entitlements.")
 
 
 class EntitlementPublic(AuditPublic):

@@ -57,6 +57,12 @@ class FeatureUpdate(InputModel):
     unit_singular: Text | None = None
     unit_plural: Text | None = None
     metadata: Metadata | None = None
+    group_id: Text | None = neutral("", description="A feature group (Flexprice: an empty string clears it).")
+    alert_settings: dict[str, Any] | None = neutral({}, description="Usage alerts on the feature.")
+    reporting_unit: dict[str, Any] | None = neutral({}, description="A unit usage is reported in.")
+    filters: list[dict[str, Any]] | None = neutral(
+        [], description="The meter's event filters; change the meter (PUT /v1/meters/{id}) instead."
+    )
 
 
 class FeaturePublic(AuditPublic):

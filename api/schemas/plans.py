@@ -13,9 +13,12 @@ from api.schemas.common import (
     Name,
     Text,
     metadata_out,
+    neutral,
 )
 from api.schemas.entitlements import EntitlementFields, EntitlementPublic
 from api.schemas.prices import TIERED_EXAMPLE, PriceFields, PricePublic
+
+_DISPLAY_ORDER = "Where the plan is listed in a pricing table."
 
 
 class PlanCreate(InputModel):
@@ -25,6 +28,7 @@ class PlanCreate(InputModel):
     metadata: Metadata = Field(default_factory=dict)
     prices: list[PriceFields] = Field(default_factory=list, max_length=50)
     entitlements: list[EntitlementFields] = Field(default_factory=list, max_length=50)
+    display_order: int | None = neutral(description=_DISPLAY_ORDER)
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -55,6 +59,7 @@ class PlanUpdate(InputModel):
     lookup_key: Text | None = None
     description: LongText | None = None
     metadata: Metadata | None = None
+    display_order: int | None = neutral(description=_DISPLAY_ORDER)
 
 
 class PlanPublic(AuditPublic):

@@ -118,7 +118,9 @@ class PriceUpdate(InputModel):
     lookup_key: Text | None = None
     description: LongText | None = None
     display_amount: Text | None = None
+    display_name: Text | None = None
     metadata: Metadata | None = None
+    group_id: Text | None = neutral("", description="A price group (Flexprice: an empty string removes it).")
     # Flexprice's UpdatePriceRequest also changes what the price charges. Unknown fields are ignored
     # (InputModel), so these are declared: refused when set, never silently left unchanged.
     amount: NonNegativeMoney | None = neutral(description=_NEW_VERSION)
@@ -129,6 +131,13 @@ class PriceUpdate(InputModel):
     price_unit_amount: NonNegativeMoney | None = neutral(description=_NEW_VERSION)
     price_unit_tiers: list[TierIn] | None = neutral(description=_NEW_VERSION)
     effective_from: When | None = neutral(description=_NEW_VERSION)
+    bucket_size: str | None = neutral(description=_NEW_VERSION)
+
+
+class PriceDelete(InputModel):
+    """Flexprice's ``DeletePriceRequest`` (optional body): a price here ends when it is deleted."""
+
+    end_date: When | None = neutral(description="When the price stops applying (Flexprice: later than now).")
 
 
 class TierPublic(PublicModel):

@@ -21,6 +21,7 @@ from api.schemas.common import (
     Priority,
     When,
     metadata_out,
+    neutral,
 )
 from flexprice_pipelines.billing.invoicing import TaxRateType
 
@@ -74,22 +75,57 @@ class TaxRatePublic(AuditPublic):
     metadata: MetadataOut = metadata_out()
 
 
+_EXCLUSIVE = "SDK 2.x; taxes here are exclusive (added on top of the amount)."
+TaxEntityType = Literal[
+    "CUSTOMER", "SUBSCRIPTION", "INVOICE", "TENANT", "customer", "subscription", "invoice", "tenant"
+]
+"""Upper case (ours) or lower case (Flexprice's ``types.TaxRateEntityType``); stored upper case."""
+
+
 class TaxAssociationCreate(InputModel):
-    tax_rate_id: Id
-    entity_type: Literal["CUSTOMER", "SUBSCRIPTION", "INVOICE", "TENANT"]
-    entity_id: Id = Field(description="For TENANT: your tenant id.")
+    """Flexprice's ``CreateTaxAssociationRequest``: the rate by ``tax_rate_code`` (Flexprice) or
+    ``tax_rate_id``; the entity by ``entity_type`` + ``entity_id``, or ``external_customer_id`` (a
+    customer's ``external_id``, resolved to entity CUSTOMER and its id)."""
+
+    tax_rate_id: Id | None = Field(default=None, description="Required unless tax_rate_code is given.")
+    tax_rate_code: Name | None = Field(
+        default=None, description="The tax rate's code (Flexprice's way to name it); must be ACTIVE."
+    )
+    entity_type: TaxEntityType | None = Field(
+        default=None, description="Required unless external_customer_id is given."
+    )
+    entity_id: Id | None = Field(
+        default=None, description="For TENANT: your tenant id. Required unless external_customer_id is given."
+    )
+    external_customer_id: Name | None = Field(
+        default=None, description="The customer's external_id: entity_type CUSTOMER and that customer's id."
+    )
     priority: Priority = 100
     auto_apply: bool = True
     currency: Currency | None = None
     start_date: When | None = None
     end_date: When | None = None
     metadata: Metadata = Field(default_factory=dict)
+    tax_behavior: str | None = neutral("exclusive", description=_EXCLUSIVE)
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"tax_rate_id": "taxrate_01J…", "entity_type": "CUSTOMER", "entity_id": "cust_01J…"}]
+            "examples": [
+                {"tax_rate_code": "ny-sales", "external_customer_id": "acme-1"},
+                {"tax_rate_id": "taxrate_01J…", "entity_type": "CUSTOMER", "entity_id": "cust_01J…"},
+            ]
         },
     )
+
+
+class TaxRateOverride(InputModel):
+    """Flexprice's ``TaxRateOverride``: a tax rate, by code, to associate with a new customer."""
+
+    tax_rate_code: Name = Field(description="An ACTIVE tax rate's code.")
+    currency: Currency
+    auto_apply: bool = True
+    priority: Priority = 100
+    metadata: Metadata = Field(default_factory=dict)
 
 
 class TaxAssociationUpdate(InputModel):
@@ -97,6 +133,7 @@ class TaxAssociationUpdate(InputModel):
     auto_apply: bool | None = None
     end_date: When | None = None
     metadata: Metadata | None = None
+    tax_behavior: str | None = neutral("exclusive", description=_EXCLUSIVE)
 
 
 class TaxAssociationPublic(AuditPublic):

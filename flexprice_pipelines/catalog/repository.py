@@ -90,14 +90,15 @@ class Repository(Generic[M]):
 
     def list(
         self,
-        *,
+        *where: ColumnElement[bool],
         limit: int = 50,
         offset: int = 0,
         newest_first: bool = False,
         include_deleted: bool = False,
         **filters: Any,
     ) -> Page[M]:
-        """A page of rows matching ``filters`` (column=value, or column=[values] for IN), ordered by id.
+        """A page of rows matching ``filters`` (column=value, or column=[values] for IN) and ``where``,
+        ordered by id.
 
         Ids sort by creation time, so the default order is oldest first.
         """
@@ -105,7 +106,7 @@ class Repository(Generic[M]):
             raise InvalidArgument(f"must be between 1 and {MAX_LIMIT}", field="limit")
         if offset < 0:
             raise InvalidArgument("must not be negative", field="offset")
-        statement = self._filtered(self.select(include_deleted=include_deleted), filters)
+        statement = self._filtered(self.select(include_deleted=include_deleted), filters).where(*where)
         total = self.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
         order = self.model.id.desc() if newest_first else self.model.id.asc()
         items = self.session.scalars(statement.order_by(order).limit(limit).offset(offset)).all()
