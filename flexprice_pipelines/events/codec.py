@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from flexprice_pipelines.events.schema import (
     EARLIEST_TIMESTAMP,
@@ -28,6 +27,13 @@ from flexprice_pipelines.events.schema import (
     timestamp_problem,
 )
 from flexprice_pipelines.events.source import SourceMessage
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# pyarrow (and the numpy and pandas it loads: ~440 modules, ~100 MB, two threads, ~2 s) is imported by the
+# functions that build Arrow batches (the sink's), not with this module: the API publishes through
+# ``encode_event`` and never decodes a batch, so its processes do not carry Arrow.
 
 _REQUIRED_IDS = ("tenant_id", "environment_id", "event_id", "external_customer_id")
 # Tenant and environment ids are catalog ids (VARCHAR(64) in the read model); the API never writes longer.
@@ -250,7 +256,13 @@ BATCH_COLUMNS = (
     "properties",
     "ingested_at",
 )
-_INSTANT = pa.timestamp("us", tz="UTC")
+
+
+@cache
+def _instant_type() -> pa.DataType:
+    import pyarrow as pa
+
+    return pa.timestamp("us", tz="UTC")
 
 
 @dataclass(slots=True)
@@ -273,6 +285,8 @@ class DecodedBatch:
     @staticmethod
     def concat(parts: Sequence[DecodedBatch]) -> DecodedBatch:
         """The parts' rows as one batch, in order (their dead letters are not kept)."""
+        import pyarrow as pa
+
         return DecodedBatch(
             pa.concat_tables([part.table for part in parts]),
             [props for part in parts for props in part.properties],
@@ -282,6 +296,8 @@ class DecodedBatch:
 
     def take(self, positions: Sequence[int]) -> DecodedBatch:
         """The batch of table rows ``positions`` (in that order), without dead letters."""
+        import pyarrow as pa
+
         return DecodedBatch(
             self.table.take(pa.array(positions, pa.int64())),
             [self.properties[i] for i in positions],
@@ -307,6 +323,8 @@ def decode_batch(messages: Sequence[SourceMessage]) -> DecodedBatch:
     column appends; timestamps are parsed by Arrow for the whole column at once). Anything else — floats,
     integers beyond 64 bits, a missing ``ingested_at``, a refusal — goes through ``decode_event``.
     """
+    import pyarrow as pa
+
     columns: list[list[Any]] = [[] for _ in BATCH_COLUMNS]
     try:
         return _decode_batch(messages, columns, fast=True)
@@ -317,6 +335,8 @@ def decode_batch(messages: Sequence[SourceMessage]) -> DecodedBatch:
 
 
 def _decode_batch(messages: Sequence[SourceMessage], columns: list[list[Any]], *, fast: bool) -> DecodedBatch:
+    import pyarrow as pa
+
     (tenants, environments, ids, names, customers, customer_ids, timestamps, sources, texts, ingested) = (
         columns
     )
@@ -406,7 +426,7 @@ def _decode_batch(messages: Sequence[SourceMessage], columns: list[list[Any]], *
         properties.append(event.properties)
         rows.append(index)
     arrays = [
-        pa.array(column, pa.string()).cast(_INSTANT)
+        pa.array(column, pa.string()).cast(_instant_type())
         if name in ("timestamp", "ingested_at")
         else pa.array(column, pa.string())
         for name, column in zip(BATCH_COLUMNS, columns, strict=True)
@@ -425,12 +445,19 @@ def _fits(properties: dict[str, Any]) -> bool:
         return False
 
 
-_RANGE = (pa.scalar(EARLIEST_TIMESTAMP, _INSTANT), pa.scalar(LATEST_TIMESTAMP, _INSTANT))
+@cache
+def _range() -> tuple[pa.Scalar, pa.Scalar]:
+    import pyarrow as pa
+
+    return pa.scalar(EARLIEST_TIMESTAMP, _instant_type()), pa.scalar(LATEST_TIMESTAMP, _instant_type())
 
 
 def _within_range(column: pa.Array) -> None:
     # Arrow reads any year; the warehouses store 1900–2299. The exact path names the message that is out.
+    import pyarrow.compute as pc
+
     if len(column):
         bounds = pc.min_max(column)
-        if pc.less(bounds["min"], _RANGE[0]).as_py() or pc.greater_equal(bounds["max"], _RANGE[1]).as_py():
+        earliest, latest = _range()
+        if pc.less(bounds["min"], earliest).as_py() or pc.greater_equal(bounds["max"], latest).as_py():
             raise ValueError("a timestamp outside the supported range")

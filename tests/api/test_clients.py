@@ -3,6 +3,8 @@ entitlement-check routes refuse a parameter they cannot supply."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,29 @@ def test_a_lean_route_refuses_a_parameter_it_cannot_supply() -> None:
 
     with pytest.raises(TypeError, match="must be async"):
         router.post("/y")(not_async)
+
+
+_STARTED_MODULES = """
+import sys
+from fastapi.testclient import TestClient
+from api.app import create_app
+from flexprice_pipelines.settings import Settings
+
+app = create_app(Settings(database_url=sys.argv[1], home=sys.argv[2], event_bus="outbox"))
+with TestClient(app) as client:
+    assert client.get("/health").status_code == 200
+    assert app.state.ingest_service is not None
+    print(sorted(name for name in ("pyarrow", "pandas", "numpy") if name in sys.modules))
+"""
+
+
+def test_a_started_api_process_does_not_load_arrow(url: str, tmp_path: Path) -> None:
+    # The API publishes events (``encode_event``) and never decodes an Arrow batch: building the ingest
+    # service at startup must not load pyarrow, pandas and numpy into every worker (~100 MB, two threads).
+    done = subprocess.run(
+        [sys.executable, "-c", _STARTED_MODULES, url, str(tmp_path / "home")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
